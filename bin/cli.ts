@@ -1,0 +1,65 @@
+/** The `rtdw` command line. Subcommands stay thin: they validate config and call into the project. */
+import { Command } from 'commander';
+import { ConfigError, loadConfig, type RtdwConfig } from '../schemas/config.js';
+import { formatStatusTable, stackDown, stackReset, stackStatus, stackUp } from '../docker/stack/stack.js';
+
+const say = (msg: string): void => {
+  process.stderr.write(`${msg}\n`);
+};
+
+function config(): RtdwConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      say(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+const program = new Command('rtdw')
+  .description('Real-time data warehouse with CDC: MySQL binlog → Kafka → stream jobs → Redis / ClickHouse')
+  .showHelpAfterError();
+
+const stack = program.command('stack').description('the local stack: MariaDB, Kafka, Redis, ClickHouse on 127.0.0.1');
+
+stack
+  .command('up')
+  .description('start every service that is not already answering, wait until each is ready (idempotent)')
+  .action(async () => {
+    const started = Date.now();
+    const { statuses, failures } = await stackUp(config(), say);
+    console.log(formatStatusTable(statuses));
+    for (const f of failures) say(`\n${f.name} failed to start:\n${f.error}`);
+    say(`stack up: ${failures.length === 0 ? 'ready' : `${failures.length} service(s) failed`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    process.exitCode = failures.length === 0 ? 0 : 1;
+  });
+
+stack
+  .command('down')
+  .description('stop the services this stack started (data is kept)')
+  .action(async () => {
+    for (const { name, result } of await stackDown(config(), say)) console.log(`${name.padEnd(10)} ${result}`);
+  });
+
+stack
+  .command('status')
+  .description('each service with its endpoint, version and health; exits 1 when one is unhealthy')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const statuses = await stackStatus(config(), say);
+    console.log(opts.json ? JSON.stringify(statuses, null, 2) : formatStatusTable(statuses));
+    process.exitCode = statuses.every((s) => s.healthy) ? 0 : 1;
+  });
+
+stack
+  .command('reset')
+  .description('stop the services and delete their data (keeps downloaded jars)')
+  .action(async () => {
+    await stackReset(config(), say);
+    say('stack reset: services stopped, data removed');
+  });
+
+await program.parseAsync(process.argv);
