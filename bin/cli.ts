@@ -62,4 +62,31 @@ stack
     say('stack reset: services stopped, data removed');
   });
 
+const cdc = program.command('cdc').description('MySQL binlog → Canal flat messages → Kafka (exactly once); options in CDC_* variables');
+
+cdc
+  .command('run', { isDefault: true })
+  .description('read the binlog and publish until stopped (SIGINT/SIGTERM)')
+  .action(async () => {
+    const { runCdc } = await import('../connectors/mysql-binlog/main.js');
+    await runCdc(config());
+  });
+
+cdc
+  .command('position')
+  .description('print the committed position (binlog file, offset, GTID)')
+  .action(async () => {
+    const { showPosition } = await import('../connectors/mysql-binlog/main.js');
+    console.log(JSON.stringify(await showPosition(config()), null, 2) ?? 'no position stored');
+  });
+
+cdc
+  .command('reset')
+  .description('forget the committed position: the next run snapshots again (CDC_SNAPSHOT=initial) or starts at the end (never)')
+  .action(async () => {
+    const { resetPosition } = await import('../connectors/mysql-binlog/main.js');
+    await resetPosition(config());
+    say('cdc position cleared');
+  });
+
 await program.parseAsync(process.argv);

@@ -1,0 +1,93 @@
+/**
+ * Canal 1.1.x "flat message": the JSON a Canal server publishes to Kafka with canal.mq.flatMessage=true
+ * (com.alibaba.otter.canal.protocol.FlatMessage, filled by MQMessageUtils.messageConverter, written by
+ * CanalKafkaProducer with nulls included). Field order is Canal's: the JSON libraries it uses
+ * (fastjson, fastjson2 since 1.1.7) sort bean fields by name.
+ */
+
+/**
+ * CanalEntry.EventType values that reach a flat message: row changes, DDL, QUERY (database DDL and
+ * statements Canal could not classify) and XA outcomes. GTID/MHEARTBEAT entries are never flattened.
+ */
+export const CANAL_EVENT_TYPES = [
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'CREATE',
+  'ALTER',
+  'ERASE',
+  'QUERY',
+  'TRUNCATE',
+  'RENAME',
+  'CINDEX',
+  'DINDEX',
+  'XACOMMIT',
+  'XAROLLBACK',
+] as const;
+export type CanalEventType = (typeof CANAL_EVENT_TYPES)[number];
+
+/** One row image: column name to Canal's text form of the value, null for SQL NULL. */
+export type CanalRow = Record<string, string | null>;
+
+export interface CanalFlatMessage {
+  /** DML: row images (after images for INSERT/UPDATE, before images for DELETE); null for DDL/QUERY. */
+  data: CanalRow[] | null;
+  database: string;
+  /** Binlog event time in ms (the event header's seconds * 1000). */
+  es: number;
+  /**
+   * Canal >= 1.1.7: Entry.Header.gtid, the executed GTID set including this transaction
+   * ('uuid:1-42,...' on MySQL, 'domain-server-seq,...' on MariaDB); '' when GTIDs are not tracked.
+   */
+  gtid: string;
+  /** The Canal batch id the message belongs to. */
+  id: number;
+  isDdl: boolean;
+  /** Declared column types, e.g. 'decimal(12,2)', 'bigint(20) unsigned'; null for DDL/QUERY. */
+  mysqlType: Record<string, string> | null;
+  /** UPDATE only: per row, the before values of the columns Canal saw change; null otherwise. */
+  old: CanalRow[] | null;
+  /** Primary-key columns in table column order; null when the table has none, and for DDL/QUERY. */
+  pkNames: string[] | null;
+  /** The statement for DDL/QUERY/XA; '' for row changes. */
+  sql: string;
+  /** java.sql.Types code per column; null for DDL/QUERY. */
+  sqlType: Record<string, number> | null;
+  table: string;
+  /** Time the message was built, ms. */
+  ts: number;
+  type: CanalEventType;
+  /**
+   * rtdw extension, present (true) only on rows read by the initial snapshot rather than the binlog.
+   * Canal's own consumers ignore unknown fields (fastjson/fastjson2 by default, Flink's canal-json reads
+   * named fields only); binlog messages never carry it, so they are exactly Canal's shape.
+   */
+  isSnapshot?: true;
+}
+
+/** The message as Canal's Kafka producer writes it: fields in Canal's (sorted) order, nulls written out. */
+export function serializeFlatMessage(message: CanalFlatMessage): string {
+  const ordered = {
+    data: message.data,
+    database: message.database,
+    es: message.es,
+    gtid: message.gtid,
+    id: message.id,
+    isDdl: message.isDdl,
+    ...(message.isSnapshot === true ? { isSnapshot: true } : {}),
+    mysqlType: message.mysqlType,
+    old: message.old,
+    pkNames: message.pkNames,
+    sql: message.sql,
+    sqlType: message.sqlType,
+    table: message.table,
+    ts: message.ts,
+    type: message.type,
+  };
+  return JSON.stringify(ordered);
+}
+
+/** A record without a prototype, so a column named `__proto__` is stored as an ordinary field. */
+export function emptyRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}

@@ -1,0 +1,215 @@
+/**
+ * Where Canal's Kafka producer sends a flat message (CanalKafkaProducer.send over MQMessageUtils):
+ * - topic: canal.mq.topic, or by canal.mq.dynamicTopic (messageTopics/matchTopics): a message with a
+ *   database and a table is matched as 'db.table' first, then as 'db'; a matching item 'topic:regex' names
+ *   its topic, a bare item names the topic after the matched name, lower-cased; unmatched messages and
+ *   those without a database or table go to canal.mq.topic. Every '.' in the topic becomes '_'.
+ * - partition count: canal.mq.dynamicTopicPartitionNum ('topic-regex:count,...') for the topic, else
+ *   canal.mq.partitionsNum (1 when unset).
+ * - partition: without canal.mq.partitionHash everything goes to canal.mq.partition (0). With it
+ *   (messagePartition for flat messages): DDL and messages without rows go to 0, as do tables no item
+ *   matches; 'db.table' (no ':') hashes the table name; 'db.table:col^col' or ':$pk$' hashes each row:
+ *   hash = database.hashCode() (canal.mq.database.hash, default true) XOR value.hashCode() per key column
+ *   (NULL as ''), partition = abs(abs(hash) % count), rows regrouped into one message per partition.
+ *   Hashes are Java String.hashCode, so the numbers equal Canal's.
+ * - key: Canal sends no key. rtdw's keyByPrimaryKey option (for compacted topics) publishes each row as
+ *   its own message (same partition, same order) keyed JSON.stringify([database, table, ...pk values]),
+ *   pk values in pkNames order, NULL as null; DDL/QUERY messages are keyed [database, table]; rows of
+ *   tables without a primary key get no key (a compacted topic then rejects them instead of collapsing
+ *   them into one).
+ */
+import { CanalRegexFilter } from './filter.js';
+import type { CanalFlatMessage, CanalRow } from './flat-message.js';
+import { javaIntAbs, javaStringHashCode } from './java-lang.js';
+
+export interface CanalMqRoutingConfig {
+  /** canal.mq.topic */
+  topic: string;
+  /** canal.mq.dynamicTopic, e.g. '.*\..*' (one topic per table) or 'orders:shop\.orders.*,shop' */
+  dynamicTopic?: string;
+  /** canal.mq.partition: the partition when partitionHash is empty */
+  partition?: number;
+  /** canal.mq.partitionsNum */
+  partitionsNum?: number;
+  /** canal.mq.partitionHash, e.g. '.*\..*:$pk$' or 'shop.orders:id,shop\..*' */
+  partitionHash?: string;
+  /** canal.mq.dynamicTopicPartitionNum, e.g. 'shop_.*:6,test:2' */
+  dynamicTopicPartitionNum?: string;
+  /** canal.mq.database.hash */
+  databaseHash?: boolean;
+  /** rtdw: one message per row, keyed by primary key (see the module comment) */
+  keyByPrimaryKey?: boolean;
+}
+
+export interface RoutedMessage {
+  topic: string;
+  partition: number;
+  key: string | null;
+  message: CanalFlatMessage;
+}
+
+/** Characters that make an MQ routing item a regex rather than a plain name (MQMessageUtils.isWildCard). */
+const WILDCARD = /[*?+|(){}[\]\\$^]/;
+
+/** A plain name compared ignoring case, or a Canal regex list. */
+class NameMatcher {
+  private readonly plainName: string | null;
+  private readonly regex: CanalRegexFilter | null;
+
+  constructor(item: string) {
+    this.plainName = WILDCARD.test(item) ? null : item;
+    this.regex = this.plainName === null ? new CanalRegexFilter(item) : null;
+  }
+
+  matches(name: string): boolean {
+    return this.plainName !== null ? this.plainName.toLowerCase() === name.toLowerCase() : (this.regex?.matches(name) ?? false);
+  }
+}
+
+/** Canal splits every MQ list option on ',' and ';', dropping empty items. */
+function listItems(option: string | undefined): string[] {
+  return (option ?? '').split(/[,;]/).filter((item) => item !== '');
+}
+
+interface DynamicTopicRule {
+  /** Explicit topic of a 'topic:regex' item; null names the topic after the matched name. */
+  topic: string | null;
+  plainName: string | null;
+  /** Items containing '\.' match 'db.table' names only; other regexes match database names only. */
+  tableRegex: CanalRegexFilter | null;
+  schemaRegex: CanalRegexFilter | null;
+}
+
+function dynamicTopicRule(item: string): DynamicTopicRule {
+  const colon = item.indexOf(':');
+  const topic = colon > -1 ? item.slice(0, colon).trim() : null;
+  const expression = colon > -1 ? item.slice(colon + 1).trim() : item;
+  if (!WILDCARD.test(expression)) return { topic, plainName: expression === '' ? null : expression, tableRegex: null, schemaRegex: null };
+  const regex = new CanalRegexFilter(expression);
+  return expression.includes('\\.') ? { topic, plainName: null, tableRegex: regex, schemaRegex: null } : { topic, plainName: null, tableRegex: null, schemaRegex: regex };
+}
+
+/** MQMessageUtils.matchDynamicTopic for one item. */
+function ruleMatches(rule: DynamicTopicRule, name: string): boolean {
+  if (rule.plainName !== null) return rule.plainName.toLowerCase() === name.toLowerCase();
+  if (name.includes('.')) return rule.tableRegex?.matches(name) ?? false;
+  return rule.schemaRegex?.matches(name) ?? false;
+}
+
+interface PartitionRule {
+  matcher: NameMatcher;
+  mode: { kind: 'table' } | { kind: 'primary-key' } | { kind: 'columns'; columns: string[] };
+}
+
+function partitionRule(item: string): PartitionRule {
+  const colon = item.lastIndexOf(':');
+  if (colon <= 0) return { matcher: new NameMatcher(item), mode: { kind: 'table' } };
+  const columns = item.slice(colon + 1);
+  return {
+    matcher: new NameMatcher(item.slice(0, colon)),
+    mode: columns.toLowerCase() === '$pk$' ? { kind: 'primary-key' } : { kind: 'columns', columns: columns.split('^').filter((c) => c !== '') },
+  };
+}
+
+interface TopicPartitionCount {
+  matcher: NameMatcher;
+  count: number | null;
+}
+
+function topicPartitionCount(item: string): TopicPartitionCount | null {
+  const colon = item.lastIndexOf(':');
+  if (colon <= 0) return null;
+  const count = item.slice(colon + 1);
+  return { matcher: new NameMatcher(item.slice(0, colon)), count: /^\d+$/.test(count) ? Number(count) : null };
+}
+
+/** Math.abs(Math.abs(hash) % count): the second abs folds Integer.MIN_VALUE's negative remainder. */
+function partitionOf(hash: number, count: number): number {
+  return javaIntAbs(javaIntAbs(hash) % count);
+}
+
+/** A row's value by column name; own fields only, a missing column reads as NULL (Java Map.get). */
+function fieldOf(row: CanalRow, column: string): string | null {
+  return Object.hasOwn(row, column) ? (row[column] ?? null) : null;
+}
+
+function withRows(message: CanalFlatMessage, data: CanalRow[], old: CanalRow[] | null): CanalFlatMessage {
+  return { ...message, data, old };
+}
+
+export function primaryKeyMessageKey(message: CanalFlatMessage): string | null {
+  const row = message.data?.[0];
+  if (row === undefined) return JSON.stringify([message.database, message.table]);
+  if (message.pkNames === null || message.data?.length !== 1) return null;
+  return JSON.stringify([message.database, message.table, ...message.pkNames.map((name) => fieldOf(row, name))]);
+}
+
+export class CanalMqRouter {
+  private readonly dynamicTopics: DynamicTopicRule[];
+  private readonly partitionRules: PartitionRule[];
+  private readonly partitionCounts: TopicPartitionCount[];
+
+  constructor(private readonly config: CanalMqRoutingConfig) {
+    this.dynamicTopics = listItems(config.dynamicTopic).map(dynamicTopicRule);
+    this.partitionRules = listItems(config.partitionHash).map(partitionRule);
+    this.partitionCounts = listItems(config.dynamicTopicPartitionNum).flatMap((item) => topicPartitionCount(item) ?? []);
+  }
+
+  /** MQMessageUtils.messageTopics + CanalKafkaProducer's '.' -> '_'. */
+  topicFor(database: string, table: string): string {
+    const matched = database === '' || table === '' ? undefined : (this.matchTopic(`${database}.${table}`) ?? this.matchTopic(database));
+    return (matched ?? this.config.topic).replaceAll('.', '_');
+  }
+
+  /** MQMessageUtils.matchTopics: the first item that matches decides. */
+  private matchTopic(name: string): string | undefined {
+    const rule = this.dynamicTopics.find((r) => ruleMatches(r, name));
+    return rule === undefined ? undefined : (rule.topic ?? name.toLowerCase());
+  }
+
+  /** MQMessageUtils.parseDynamicTopicPartition, falling back to canal.mq.partitionsNum. */
+  partitionCountFor(topic: string): number {
+    const entry = this.partitionCounts.find((e) => e.matcher.matches(topic));
+    return entry?.count ?? this.config.partitionsNum ?? 1;
+  }
+
+  /** MQMessageUtils.messagePartition(FlatMessage, ...): per-partition messages in partition order. */
+  partitionsFor(message: CanalFlatMessage, partitionCount: number): Array<{ partition: number; message: CanalFlatMessage }> {
+    const data = message.data;
+    if (this.partitionRules.length === 0) return [{ partition: this.config.partition ?? 0, message }];
+    if (message.isDdl || data === null || data.length === 0) return [{ partition: 0, message }];
+    const name = `${message.database}.${message.table}`;
+    const rule = this.partitionRules.find((r) => r.matcher.matches(name));
+    if (rule === undefined) return [{ partition: 0, message }];
+    if (rule.mode.kind === 'table') return [{ partition: partitionOf(javaStringHashCode(message.table), partitionCount), message }];
+
+    const keyColumns = rule.mode.kind === 'primary-key' ? message.pkNames : rule.mode.columns;
+    const baseHash = this.config.databaseHash === false ? 0 : javaStringHashCode(message.database);
+    const groups = new Map<number, { data: CanalRow[]; old: CanalRow[] }>();
+    data.forEach((row, i) => {
+      let hash = baseHash;
+      for (const column of keyColumns ?? []) hash ^= javaStringHashCode(fieldOf(row, column) ?? '');
+      const partition = partitionOf(hash, partitionCount);
+      const group = groups.get(partition) ?? { data: [], old: [] };
+      groups.set(partition, group);
+      group.data.push(row);
+      const oldRow = message.old?.[i];
+      if (oldRow !== undefined) group.old.push(oldRow);
+    });
+    const hasOld = message.old !== null && message.old.length > 0;
+    return [...groups.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([partition, group]) => ({ partition, message: withRows(message, group.data, hasOld ? group.old : null) }));
+  }
+
+  route(message: CanalFlatMessage): RoutedMessage[] {
+    const topic = this.topicFor(message.database, message.table);
+    const parts = this.partitionsFor(message, this.partitionCountFor(topic));
+    if (this.config.keyByPrimaryKey !== true) return parts.map(({ partition, message: part }) => ({ topic, partition, key: null, message: part }));
+    return parts.flatMap(({ partition, message: part }) => {
+      const rows = part.data;
+      const singles = rows === null || rows.length <= 1 ? [part] : rows.map((row, i) => withRows(part, [row], part.old === null ? null : [part.old[i] ?? {}]));
+      return singles.map((single) => ({ topic, partition, key: primaryKeyMessageKey(single), message: single }));
+    });
+  }
+}

@@ -1,0 +1,84 @@
+/** `rtdw cdc` options: Canal's instance/MQ options under CDC_* environment variables, validated at start. */
+import { z } from 'zod';
+import { ConfigError } from '../../schemas/config.js';
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const cdcEnvSchema = z.object({
+  /** Connector name: Kafka transactional id and the key of its stored position. */
+  CDC_NAME: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').default('rtdw-cdc'),
+  /** Replica server id; must differ from every other replica of the source. */
+  CDC_SERVER_ID: z.coerce.number().int().min(1).max(4294967295).default(5401),
+  /** Canal canal.mq.topic: the topic for everything not matched by CDC_DYNAMIC_TOPIC. */
+  CDC_TOPIC: z.string().regex(/^[\w.-]+$/).default('ods_binlog'),
+  /** Canal canal.mq.dynamicTopic, e.g. `.*\..*` for one topic per database.table. */
+  CDC_DYNAMIC_TOPIC: z.string().default(''),
+  /** Canal canal.mq.partitionsNum: partitions of the topics rtdw creates. */
+  CDC_PARTITIONS: positiveInt.default(3),
+  /** Canal canal.mq.partitionHash, e.g. `.*\..*:$pk$`; empty sends everything to partition 0. */
+  CDC_PARTITION_HASH: z.string().default('.*\\..*:$pk$'),
+  /** Kafka key = primary key, one row per message (compacted topics work); false: Canal's multi-row messages without key. */
+  CDC_KEY_BY_PK: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Canal canal.instance.filter.regex; defaults to every table of MYSQL_DATABASE. */
+  CDC_FILTER_REGEX: z.string().optional(),
+  /** Canal canal.instance.filter.black.regex. */
+  CDC_BLACK_REGEX: z.string().default(''),
+  /** initial: snapshot when no position is stored; never: stream from the current end; when_needed: also re-snapshot when the stored position was purged. */
+  CDC_SNAPSHOT: z.enum(['initial', 'never', 'when_needed']).default('initial'),
+  CDC_SNAPSHOT_CHUNK: positiveInt.default(10_000),
+  /** A Kafka transaction closes at this many rows or bytes, or after CDC_FLUSH_MS. */
+  CDC_BATCH_ROWS: positiveInt.default(20_000),
+  CDC_BATCH_BYTES: positiveInt.default(8 * 1024 * 1024),
+  CDC_FLUSH_MS: positiveInt.default(100),
+  /** Pause reading the binlog when this many rows wait for Kafka. */
+  CDC_MAX_QUEUED_ROWS: positiveInt.default(200_000),
+  /** No event for this long while the server's binlog moved on: the connection is declared dead. */
+  CDC_WATCHDOG_MS: positiveInt.default(30_000),
+  CDC_POSITIONS_TOPIC: z.string().regex(/^[\w.-]+$/).default('rtdw_cdc_positions'),
+});
+
+export interface CdcOptions {
+  name: string;
+  serverId: number;
+  topic: string;
+  dynamicTopic: string;
+  partitions: number;
+  partitionHash: string;
+  keyByPrimaryKey: boolean;
+  filterRegex: string;
+  blackRegex: string;
+  snapshot: 'initial' | 'never' | 'when_needed';
+  snapshotChunk: number;
+  batchRows: number;
+  batchBytes: number;
+  flushMs: number;
+  maxQueuedRows: number;
+  watchdogMs: number;
+  positionsTopic: string;
+}
+
+export function loadCdcOptions(database: string, env: Record<string, string | undefined> = process.env): CdcOptions {
+  const known = Object.fromEntries(Object.keys(cdcEnvSchema.shape).map((k) => [k, env[k] === '' && k !== 'CDC_DYNAMIC_TOPIC' && k !== 'CDC_PARTITION_HASH' && k !== 'CDC_BLACK_REGEX' ? undefined : env[k]]));
+  const parsed = cdcEnvSchema.safeParse(known);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const e = parsed.data;
+  return {
+    name: e.CDC_NAME,
+    serverId: e.CDC_SERVER_ID,
+    topic: e.CDC_TOPIC,
+    dynamicTopic: e.CDC_DYNAMIC_TOPIC,
+    partitions: e.CDC_PARTITIONS,
+    partitionHash: e.CDC_PARTITION_HASH,
+    keyByPrimaryKey: e.CDC_KEY_BY_PK,
+    filterRegex: e.CDC_FILTER_REGEX ?? `${database}\\..*`,
+    blackRegex: e.CDC_BLACK_REGEX,
+    snapshot: e.CDC_SNAPSHOT,
+    snapshotChunk: e.CDC_SNAPSHOT_CHUNK,
+    batchRows: e.CDC_BATCH_ROWS,
+    batchBytes: e.CDC_BATCH_BYTES,
+    flushMs: e.CDC_FLUSH_MS,
+    maxQueuedRows: e.CDC_MAX_QUEUED_ROWS,
+    watchdogMs: e.CDC_WATCHDOG_MS,
+    positionsTopic: e.CDC_POSITIONS_TOPIC,
+  };
+}

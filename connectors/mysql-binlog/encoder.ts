@@ -1,0 +1,145 @@
+/**
+ * Binlog transactions and snapshot chunks → Canal flat messages → routed Kafka records.
+ * The Canal rules themselves live in canal/; this file supplies table schemas and batch envelopes.
+ */
+import type { TableMapEntry } from '@vlasky/zongji';
+import type { CommittedTransaction, RowChange } from './binlog-reader.js';
+import { buildTableSchema, type CanalTableSchema, type InformationSchemaColumn } from './canal/column-types.js';
+import { buildQueryMessage, classifyQueryEvent } from './canal/ddl.js';
+import { CanalTableFilter } from './canal/filter.js';
+import { serializeFlatMessage, type CanalFlatMessage } from './canal/flat-message.js';
+import { CanalMqRouter } from './canal/routing.js';
+import { buildRowsMessage, buildSnapshotMessage, type MessageEnvelope, type RowsChange, type SourceRow } from './canal/row-event.js';
+import type { CdcOptions } from './config.js';
+import type { SchemaCache, TableColumns } from './schema-cache.js';
+import type { SnapshotChunk } from './snapshot.js';
+
+export interface EncodedMessage {
+  topic: string;
+  partition: number;
+  key: string | null;
+  value: string;
+}
+
+function rowsChange(change: RowChange): RowsChange {
+  if (change.kind === 'insert') return { type: 'INSERT', rows: change.rows };
+  if (change.kind === 'delete') return { type: 'DELETE', rows: change.rows };
+  return { type: 'UPDATE', rows: change.rows };
+}
+
+function firstImage(change: RowChange): SourceRow | undefined {
+  return change.kind === 'update' ? change.rows[0]?.after : change.rows[0];
+}
+
+function sameColumns(schema: CanalTableSchema, image: SourceRow): boolean {
+  const names = Object.keys(image);
+  return names.length === schema.columns.length && schema.columns.every((c, i) => c.name === names[i]);
+}
+
+/**
+ * The table as the binlog event itself describes it (binlog_row_metadata=FULL): used for events
+ * written before an ALTER that information_schema already reflects. Types of columns that still
+ * exist come from information_schema; the others from the event's metadata.
+ */
+function schemaFromEvent(tableMap: TableMapEntry, current: TableColumns): CanalTableSchema {
+  const known = new Map(current.columns.map((c) => [c.COLUMN_NAME, c]));
+  const columns: InformationSchemaColumn[] = tableMap.columnSchemas.map((c, i) => {
+    const existing = known.get(c.COLUMN_NAME);
+    if (existing !== undefined) return { ...existing, ORDINAL_POSITION: i + 1 };
+    const columnType = c.COLUMN_TYPE.toLowerCase();
+    const args = /\((\d+)(?:,(\d+))?\)/.exec(columnType);
+    const dataType = columnType.replace(/\(.*$/, '').split(' ')[0] ?? columnType;
+    return {
+      COLUMN_NAME: c.COLUMN_NAME,
+      ORDINAL_POSITION: i + 1,
+      DATA_TYPE: dataType,
+      COLUMN_TYPE: columnType,
+      NUMERIC_SCALE: dataType === 'decimal' ? Number(args?.[2] ?? 0) : null,
+      DATETIME_PRECISION: /^(datetime|timestamp|time)$/.test(dataType) ? Number(args?.[1] ?? 0) : null,
+      COLUMN_KEY: current.primaryKey.includes(c.COLUMN_NAME) ? 'PRI' : '',
+    };
+  });
+  return buildTableSchema(current.database, current.table, columns, { primaryKeyColumns: current.primaryKey.filter((k) => columns.some((c) => c.COLUMN_NAME === k)) });
+}
+
+export class CanalEncoder {
+  private readonly filter: CanalTableFilter;
+  private readonly router: CanalMqRouter;
+  private readonly built = new WeakMap<TableColumns, CanalTableSchema>();
+
+  constructor(options: CdcOptions, private readonly schemas: SchemaCache) {
+    this.filter = new CanalTableFilter({ filterRegex: options.filterRegex, blackRegex: options.blackRegex });
+    this.router = new CanalMqRouter({
+      topic: options.topic,
+      dynamicTopic: options.dynamicTopic,
+      partitionsNum: options.partitions,
+      partitionHash: options.partitionHash,
+      keyByPrimaryKey: options.keyByPrimaryKey,
+    });
+  }
+
+  accepts(database: string, table: string): boolean {
+    return this.filter.acceptsTable(database, table);
+  }
+
+  async encodeRows(txn: Extract<CommittedTransaction, { kind: 'rows' }>, batchId: number, now: number): Promise<EncodedMessage[]> {
+    const envelope: MessageEnvelope = { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid };
+    const out: EncodedMessage[] = [];
+    for (const event of txn.events) {
+      const schema = await this.schemaForEvent(event.database, event.table, event.tableMap, firstImage(event.change));
+      this.route(buildRowsMessage(schema, rowsChange(event.change), envelope), out);
+    }
+    return out;
+  }
+
+  async encodeDdl(txn: Extract<CommittedTransaction, { kind: 'ddl' }>, batchId: number, now: number): Promise<EncodedMessage[]> {
+    const queryClass = classifyQueryEvent(txn.sql, txn.database);
+    if (queryClass.kind === 'transaction-boundary' || queryClass.kind === 'ignored') return [];
+    if (queryClass.kind === 'statement') {
+      // Rows after this statement decode under the new columns.
+      for (const r of queryClass.results) {
+        if (r.table === null) this.schemas.invalidate(r.schema);
+        else this.schemas.invalidate(r.schema, r.table);
+        if (r.renamedFrom !== null) this.schemas.invalidate(r.renamedFrom.schema, r.renamedFrom.table);
+      }
+    }
+    if (!this.filter.acceptsQuery(queryClass)) return [];
+    const out: EncodedMessage[] = [];
+    this.route(buildQueryMessage(txn.sql, queryClass, { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid }), out);
+    return out;
+  }
+
+  async encodeSnapshot(chunk: SnapshotChunk, batchId: number, now: number): Promise<EncodedMessage[]> {
+    if (chunk.rows.length === 0) return [];
+    const schema = this.schemaOf(await this.schemas.get(chunk.table.database, chunk.table.table));
+    const out: EncodedMessage[] = [];
+    this.route(buildSnapshotMessage(schema, chunk.rows, { id: batchId, es: now, ts: now, gtid: '' }), out);
+    return out;
+  }
+
+  private schemaOf(columns: TableColumns): CanalTableSchema {
+    let schema = this.built.get(columns);
+    if (schema === undefined) {
+      schema = buildTableSchema(columns.database, columns.table, columns.columns, { primaryKeyColumns: columns.primaryKey });
+      this.built.set(columns, schema);
+    }
+    return schema;
+  }
+
+  private async schemaForEvent(database: string, table: string, tableMap: TableMapEntry, image: SourceRow | undefined): Promise<CanalTableSchema> {
+    let current = await this.schemas.get(database, table);
+    let schema = this.schemaOf(current);
+    if (image === undefined || sameColumns(schema, image)) return schema;
+    // The cached columns are stale (a DDL we have not seen yet) or ahead of this event (replay from before an ALTER).
+    this.schemas.invalidate(database, table);
+    current = await this.schemas.get(database, table);
+    schema = this.schemaOf(current);
+    return sameColumns(schema, image) ? schema : schemaFromEvent(tableMap, current);
+  }
+
+  private route(message: CanalFlatMessage, out: EncodedMessage[]): void {
+    for (const r of this.router.route(message)) {
+      out.push({ topic: r.topic, partition: r.partition, key: r.key, value: serializeFlatMessage(r.message) });
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/** Process wiring of `rtdw cdc`: config, logger, metrics endpoint, signals. */
+import type { RtdwConfig } from '../../schemas/config.js';
+import { createKafka } from '../kafka/client.js';
+import { createLogger } from '../observability/logger.js';
+import { serveMetrics } from '../observability/metrics.js';
+import { loadCdcOptions } from './config.js';
+import { PositionStore, type StoredPosition } from './position-store.js';
+import { CdcService } from './service.js';
+
+export async function runCdc(config: RtdwConfig): Promise<void> {
+  const options = loadCdcOptions(config.mysql.database);
+  const log = createLogger('cdc', config.logLevel);
+  const kafka = createKafka(config, 'cdc', log);
+  if (config.metricsPort !== undefined) await serveMetrics(config.metricsPort);
+  const service = new CdcService(config, options, kafka, log);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'stopping after the current batch');
+      service.stop();
+    });
+  }
+  log.info({ name: options.name, serverId: options.serverId, topic: options.dynamicTopic || options.topic, filter: options.filterRegex }, 'cdc starting');
+  await service.run();
+  log.info('cdc stopped');
+}
+
+function store(config: RtdwConfig): PositionStore {
+  const options = loadCdcOptions(config.mysql.database);
+  const log = createLogger('cdc', config.logLevel);
+  return new PositionStore(createKafka(config, 'cdc-admin', log), options.positionsTopic, options.name);
+}
+
+export async function showPosition(config: RtdwConfig): Promise<StoredPosition | undefined> {
+  const s = store(config);
+  await s.ensureTopic();
+  return s.load();
+}
+
+export async function resetPosition(config: RtdwConfig): Promise<void> {
+  const s = store(config);
+  await s.ensureTopic();
+  await s.clear();
+}

@@ -1,0 +1,99 @@
+/**
+ * The CDC position, kept in a compacted Kafka topic keyed by connector name. The record is written
+ * in the same Kafka transaction as the messages it covers, so the stored position never runs ahead
+ * of (or behind) what Kafka holds.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kafka, Message } from 'kafkajs';
+import { ensureTopics } from '../kafka/topics.js';
+
+export interface StoredPosition {
+  /** 'snapshot' while the initial snapshot is being published; a restart then redoes it. */
+  phase: 'snapshot' | 'stream';
+  /** binlog file and the offset after the last committed transaction */
+  file: string;
+  pos: number;
+  /** executed GTIDs: a MariaDB position ('0-1-42') or a MySQL GTID set; '' when the server has none */
+  gtid: string;
+  /** last Canal batch id used, so ids keep growing across restarts */
+  batchId: number;
+  /** event time (ms) of the last committed transaction */
+  eventTime: number;
+  committedAt: number;
+}
+
+export class PositionStore {
+  constructor(private readonly kafka: Kafka, readonly topic: string, readonly key: string) {}
+
+  async ensureTopic(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, [{ topic: this.topic, partitions: 1, config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' } }]);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** The message to send inside the transaction that publishes everything up to `position`. */
+  message(position: StoredPosition): Message {
+    return { key: this.key, value: JSON.stringify(position) };
+  }
+
+  /** Reads the topic to its end (read_committed) and returns the last position stored under the key. */
+  async load(): Promise<StoredPosition | undefined> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let high: string;
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.topic);
+      high = offsets[0]?.high ?? '0';
+    } finally {
+      await admin.disconnect();
+    }
+    if (high === '0') return undefined;
+    const consumer = this.kafka.consumer({ groupId: `${this.key}-position-reader-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+    let latest: StoredPosition | undefined;
+    let sawKey = false;
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`reading ${this.topic} timed out`)), 60_000);
+        let fetched = false;
+        // An empty fetch after a successful one means the consumer reached the end of the committed log.
+        consumer.on(consumer.events.FETCH, ({ payload }: { payload: { numberOfBatches: number } }) => {
+          if (fetched && payload.numberOfBatches === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+          fetched = true;
+        });
+        void consumer
+          .run({
+            autoCommit: false,
+            eachMessage: async ({ message }) => {
+              if (message.key?.toString() !== this.key) return;
+              sawKey = true;
+              latest = message.value === null ? undefined : (JSON.parse(message.value.toString()) as StoredPosition);
+            },
+          })
+          .catch(reject);
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    return sawKey ? latest : undefined;
+  }
+
+  /** Forgets the position (a tombstone): the next start snapshots or starts at the end, per CDC_SNAPSHOT. */
+  async clear(): Promise<void> {
+    const producer = this.kafka.producer({ idempotent: true });
+    await producer.connect();
+    try {
+      await producer.send({ topic: this.topic, acks: -1, messages: [{ key: this.key, value: null }] });
+    } finally {
+      await producer.disconnect();
+    }
+  }
+}
