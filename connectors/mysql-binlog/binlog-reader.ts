@@ -88,8 +88,9 @@ export class BinlogReader {
 
   constructor(private readonly opts: BinlogReaderOptions) {
     const { host, port, user, password } = opts.connection;
-    // dateStrings: DATETIME/TIMESTAMP exactly as the server prints them (a Date would drop microseconds).
-    this.zongji = new ZongJi({ host, port, user, password, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, charset: 'utf8mb4' });
+    // dateStrings: DATETIME/TIMESTAMP exactly as the server prints them (a Date would drop microseconds);
+    // TIMESTAMP in UTC, as the snapshot session reads it; jsonStrings: MySQL JSON as its text.
+    this.zongji = new ZongJi({ host, port, user, password, dateStrings: true, timezone: 'Z', jsonStrings: true, supportBigNumbers: true, bigNumberStrings: true, charset: 'utf8mb4' });
     this.executed = executedGtids(opts.flavour, opts.start.gtid);
     this.file = opts.start.file;
   }

@@ -35,6 +35,8 @@ export const cdcEnvSchema = z.object({
   /** No event for this long while the server's binlog moved on: the connection is declared dead. */
   CDC_WATCHDOG_MS: positiveInt.default(30_000),
   CDC_POSITIONS_TOPIC: z.string().regex(/^[\w.-]+$/).default('rtdw_cdc_positions'),
+  /** Row events that cannot be encoded go here with the reason, instead of stopping the stream. */
+  CDC_DEAD_LETTER_TOPIC: z.string().regex(/^[\w.-]+$/).default('rtdw_cdc_dead_letter'),
 });
 
 export interface CdcOptions {
@@ -55,6 +57,7 @@ export interface CdcOptions {
   maxQueuedRows: number;
   watchdogMs: number;
   positionsTopic: string;
+  deadLetterTopic: string;
 }
 
 export function loadCdcOptions(database: string, env: Record<string, string | undefined> = process.env): CdcOptions {
@@ -80,5 +83,6 @@ export function loadCdcOptions(database: string, env: Record<string, string | un
     maxQueuedRows: e.CDC_MAX_QUEUED_ROWS,
     watchdogMs: e.CDC_WATCHDOG_MS,
     positionsTopic: e.CDC_POSITIONS_TOPIC,
+    deadLetterTopic: e.CDC_DEAD_LETTER_TOPIC,
   };
 }

@@ -62,12 +62,28 @@ function schemaFromEvent(tableMap: TableMapEntry, current: TableColumns): CanalT
   return buildTableSchema(current.database, current.table, columns, { primaryKeyColumns: current.primaryKey.filter((k) => columns.some((c) => c.COLUMN_NAME === k)) });
 }
 
+/** JSON of a row image whatever it holds: bytes as base64, bigint as text. */
+function jsonSafe(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v === 'bigint') return v.toString();
+    if (v !== null && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+      return { base64: Buffer.from((v as { data: number[] }).data).toString('base64') };
+    }
+    return v;
+  });
+}
+
 export class CanalEncoder {
+  /** Row events sent to the dead-letter topic (the caller counts them). */
+  deadLettered = 0;
   private readonly filter: CanalTableFilter;
   private readonly router: CanalMqRouter;
   private readonly built = new WeakMap<TableColumns, CanalTableSchema>();
 
+  private readonly deadLetterTopic: string;
+
   constructor(options: CdcOptions, private readonly schemas: SchemaCache) {
+    this.deadLetterTopic = options.deadLetterTopic;
     this.filter = new CanalTableFilter({ filterRegex: options.filterRegex, blackRegex: options.blackRegex });
     this.router = new CanalMqRouter({
       topic: options.topic,
@@ -86,8 +102,17 @@ export class CanalEncoder {
     const envelope: MessageEnvelope = { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid };
     const out: EncodedMessage[] = [];
     for (const event of txn.events) {
-      const schema = await this.schemaForEvent(event.database, event.table, event.tableMap, firstImage(event.change));
-      this.route(buildRowsMessage(schema, rowsChange(event.change), envelope), out);
+      let message: CanalFlatMessage;
+      try {
+        const schema = await this.schemaForEvent(event.database, event.table, event.tableMap, firstImage(event.change));
+        message = buildRowsMessage(schema, rowsChange(event.change), envelope);
+      } catch (err) {
+        // One undecodable event must not stop the stream: it is routed, with its reason, and counted.
+        this.deadLettered += 1;
+        out.push(this.deadLetter(err, event.database, event.table, event.change.kind, { position: txn.position, gtid: txn.gtid ?? null, es: txn.eventTime, rows: event.change.rows }));
+        continue;
+      }
+      this.route(message, out);
     }
     return out;
   }
@@ -112,8 +137,16 @@ export class CanalEncoder {
   async encodeSnapshot(chunk: SnapshotChunk, batchId: number, now: number): Promise<EncodedMessage[]> {
     if (chunk.rows.length === 0) return [];
     const schema = this.schemaOf(await this.schemas.get(chunk.table.database, chunk.table.table));
+    const envelope: MessageEnvelope = { id: batchId, es: now, ts: now, gtid: '' };
     const out: EncodedMessage[] = [];
-    this.route(buildSnapshotMessage(schema, chunk.rows, { id: batchId, es: now, ts: now, gtid: '' }), out);
+    for (const row of chunk.rows) {
+      try {
+        this.route(buildSnapshotMessage(schema, [row], envelope), out);
+      } catch (err) {
+        this.deadLettered += 1;
+        out.push(this.deadLetter(err, chunk.table.database, chunk.table.table, 'snapshot', { position: null, gtid: null, es: now, rows: [row] }));
+      }
+    }
     return out;
   }
 
@@ -135,6 +168,15 @@ export class CanalEncoder {
     current = await this.schemas.get(database, table);
     schema = this.schemaOf(current);
     return sameColumns(schema, image) ? schema : schemaFromEvent(tableMap, current);
+  }
+
+  private deadLetter(err: unknown, database: string, table: string, kind: string, context: Record<string, unknown>): EncodedMessage {
+    return {
+      topic: this.deadLetterTopic,
+      partition: 0,
+      key: JSON.stringify([database, table]),
+      value: jsonSafe({ reason: err instanceof Error ? err.message : String(err), database, table, kind, ...context }),
+    };
   }
 
   private route(message: CanalFlatMessage, out: EncodedMessage[]): void {

@@ -54,6 +54,11 @@ export class CdcService {
   private committed: StoredPosition | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  private markStreaming: () => void = () => undefined;
+  /** Resolves once the reader is connected and streaming (after any snapshot). */
+  readonly streaming = new Promise<void>((resolve) => {
+    this.markStreaming = resolve;
+  });
 
   constructor(
     private readonly config: RtdwConfig,
@@ -204,6 +209,7 @@ export class CdcService {
       if (isPurgedError(err)) throw new BinlogPurgedError(from, err as Error);
       throw err;
     }
+    this.markStreaming();
     const watchdog = setInterval(() => {
       // A reader paused by backpressure is silent on purpose.
       const silentSince = queuedRows >= this.options.maxQueuedRows ? Date.now() : lastActivity;
@@ -237,6 +243,8 @@ export class CdcService {
         this.metrics.rowsOut.inc(batch.batch.rows);
         this.metrics.bytesOut.inc(batch.batch.bytes);
         this.metrics.messagesOut.inc(batch.batch.messages.length);
+        this.metrics.deadLettered.inc(this.encoder.deadLettered);
+        this.encoder.deadLettered = 0;
       }
     } finally {
       clearInterval(watchdog);
@@ -296,7 +304,7 @@ export class CdcService {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, missing.map((topic) => ({ topic, partitions: this.options.partitions })));
+      await ensureTopics(admin, missing.map((topic) => ({ topic, partitions: topic === this.options.deadLetterTopic ? 1 : this.options.partitions })));
     } finally {
       await admin.disconnect();
     }

@@ -31,10 +31,10 @@ export interface SnapshotChunk {
  * columns as bytes so the encoder renders them like binlog values.
  */
 const asServerText: mysql.TypeCast = (field) => {
-  if (field.type === 'BLOB' || field.type === 'TINY_BLOB' || field.type === 'MEDIUM_BLOB' || field.type === 'LONG_BLOB' || field.type === 'STRING' || field.type === 'VAR_STRING' || field.type === 'BIT' || field.type === 'GEOMETRY') {
-    // Binary collation (63) marks BINARY/VARBINARY/BLOB/BIT; text types keep their text.
-    if ((field as unknown as { characterSet?: number }).characterSet === 63) return field.buffer();
-  }
+  if (field.type === 'BIT') return field.buffer();
+  const binaryCapable = field.type === 'BLOB' || field.type === 'TINY_BLOB' || field.type === 'MEDIUM_BLOB' || field.type === 'LONG_BLOB' || field.type === 'STRING' || field.type === 'VAR_STRING' || field.type === 'GEOMETRY';
+  // Binary collation (63) marks BINARY/VARBINARY/BLOB; text types keep their text.
+  if (binaryCapable && (field as unknown as { characterSet?: number }).characterSet === 63) return field.buffer();
   return field.string();
 };
 

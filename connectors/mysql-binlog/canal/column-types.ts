@@ -11,6 +11,7 @@
  * tinytext/text/mediumtext/longtext; unsigned integers above the signed range move one type up.
  * Those adjustments apply to non-NULL values only, so a column can have a different code when NULL.
  */
+
 /** java.sql.Types codes Canal emits. */
 export const SqlTypes = {
   BIT: -7,

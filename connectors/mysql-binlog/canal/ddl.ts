@@ -14,8 +14,8 @@
  * - Statements Druid parses but does not model (views, routines, triggers, users, grants, SET,
  *   SAVEPOINT, ANALYZE, REPLACE, ...) yield no result: Canal publishes nothing.
  * Deliberate difference: Canal publishes statements Druid cannot parse as QUERY with no database or
- * table; that includes MariaDB's CREATE OR REPLACE TABLE, ADD COLUMN IF NOT EXISTS, CREATE INDEX IF NOT
- * EXISTS and DROP CHECK, which are classified here by their meaning instead.
+ * table; that includes MariaDB's CREATE OR REPLACE TABLE, ALTER TABLE IF EXISTS, ADD COLUMN IF NOT
+ * EXISTS, CREATE [ONLINE] INDEX IF NOT EXISTS and DROP CHECK, which are classified here by meaning.
  */
 import type { CanalEventType, CanalFlatMessage } from './flat-message.js';
 import type { MessageEnvelope } from './row-event.js';
@@ -42,6 +42,9 @@ export type QueryEventClass =
   | { kind: 'statement'; isDdl: boolean; results: readonly [DdlResult, ...DdlResult[]] };
 
 type Token = { kind: 'word' | 'quoted' | 'string' | 'punct'; text: string };
+
+const WORD_CHAR = /[\p{L}\p{N}_$]/u;
+const WORD = /[\p{L}\p{N}_$]+/uy;
 
 /** Splits SQL into tokens, dropping whitespace and comments (including MySQL's executable /*! ... *\/). */
 function tokenize(sql: string): Token[] {
@@ -75,9 +78,9 @@ function tokenize(sql: string): Token[] {
       const end = quotedEnd(c, i);
       tokens.push({ kind: 'string', text: sql.slice(i, end) });
       i = end;
-    } else if (/[\p{L}\p{N}_$]/u.test(c)) {
-      const match = /^[\p{L}\p{N}_$]+/u.exec(sql.slice(i));
-      const word = match?.[0] ?? c;
+    } else if (WORD_CHAR.test(c)) {
+      WORD.lastIndex = i;
+      const word = WORD.exec(sql)?.[0] ?? c;
       tokens.push({ kind: 'word', text: word });
       i += word.length;
     } else {
@@ -234,7 +237,6 @@ function alterTableResults(statement: Statement, defaultSchema: string): DdlResu
     if (clause.keyword() === 'RENAME' && !['COLUMN', 'INDEX', 'KEY'].includes(clause.keyword(1))) {
       clause.advance();
       if (!clause.accept('TO')) clause.accept('AS');
-      if (clause.isPunct('=')) clause.advance();
       const target = clause.tableName(defaultSchema);
       return target === undefined ? [] : [{ type: 'RENAME', schema: target.schema, table: target.table, renamedFrom: name }];
     }

@@ -9,22 +9,20 @@
  * CanalEntry.EventType values that reach a flat message: row changes, DDL, QUERY (database DDL and
  * statements Canal could not classify) and XA outcomes. GTID/MHEARTBEAT entries are never flattened.
  */
-export const CANAL_EVENT_TYPES = [
-  'INSERT',
-  'UPDATE',
-  'DELETE',
-  'CREATE',
-  'ALTER',
-  'ERASE',
-  'QUERY',
-  'TRUNCATE',
-  'RENAME',
-  'CINDEX',
-  'DINDEX',
-  'XACOMMIT',
-  'XAROLLBACK',
-] as const;
-export type CanalEventType = (typeof CANAL_EVENT_TYPES)[number];
+export type CanalEventType =
+  | 'INSERT'
+  | 'UPDATE'
+  | 'DELETE'
+  | 'CREATE'
+  | 'ALTER'
+  | 'ERASE'
+  | 'QUERY'
+  | 'TRUNCATE'
+  | 'RENAME'
+  | 'CINDEX'
+  | 'DINDEX'
+  | 'XACOMMIT'
+  | 'XAROLLBACK';
 
 /** One row image: column name to Canal's text form of the value, null for SQL NULL. */
 export type CanalRow = Record<string, string | null>;

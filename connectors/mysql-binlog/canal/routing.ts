@@ -137,6 +137,7 @@ function withRows(message: CanalFlatMessage, data: CanalRow[], old: CanalRow[] |
   return { ...message, data, old };
 }
 
+/** rtdw's Kafka key: [database, table, ...pk values] for a one-row message, [database, table] without rows, else none. */
 export function primaryKeyMessageKey(message: CanalFlatMessage): string | null {
   const row = message.data?.[0];
   if (row === undefined) return JSON.stringify([message.database, message.table]);

@@ -10,6 +10,8 @@
  * - jsonStrings: true for MySQL's binary JSON (MariaDB's JSON is LONGTEXT and always text).
  * - decimalNumbers unset: DECIMAL arrives as an exact string. BIGINT arrives as a number up to 2^53 and
  *   as an exact string beyond (zongji always; mysql2 with supportBigNumbers + bigNumberStrings).
+ * - FLOAT/DOUBLE as the stored value (zongji), or text that reads back as it: the server's text for a
+ *   FLOAT keeps 6 significant digits, so a snapshot should read CAST(col AS DOUBLE) for FLOAT columns.
  */
 import { SqlTypes } from './column-types.js';
 import type { CanalColumn } from './column-types.js';
@@ -32,7 +34,7 @@ const SIGNED_RANGE = {
 
 class ColumnValueError extends TypeError {
   constructor(column: CanalColumn, raw: unknown, expectation: string) {
-    const shown = Buffer.isBuffer(raw) ? `Buffer(${raw.length})` : raw instanceof Date ? `Date(${raw.toISOString()})` : `${typeof raw} ${String(raw)}`;
+    const shown = Buffer.isBuffer(raw) ? `Buffer(${raw.length})` : raw instanceof Date ? `Date ${String(raw)}` : `${typeof raw} ${String(raw)}`;
     super(`column ${column.name} (${column.mysqlType}): got ${shown}; ${expectation}`);
     this.name = 'ColumnValueError';
   }
@@ -75,7 +77,11 @@ function yearText(column: CanalColumn, raw: unknown): string {
   return year === 0 || year === 1900 ? '0000' : String(year);
 }
 
-/** Binary values: `new String(bytes, "ISO-8859-1")`, one char per byte, so consumers can recover the bytes. */
+/**
+ * Binary values: `new String(bytes, "ISO-8859-1")`, one char per byte, so consumers can recover the bytes.
+ * BINARY(n) is the full n bytes, as SELECT returns it (and the snapshot reads it): the binlog drops
+ * trailing zero bytes, which zongji restores and Canal does not.
+ */
 function bytesText(column: CanalColumn, raw: unknown): string {
   if (Buffer.isBuffer(raw)) return raw.toString('latin1');
   if (typeof raw === 'string') return raw;
