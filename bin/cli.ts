@@ -69,7 +69,12 @@ cdc
   .description('read the binlog and publish until stopped (SIGINT/SIGTERM)')
   .action(async () => {
     const { runCdc } = await import('../connectors/mysql-binlog/main.js');
-    await runCdc(config());
+    try {
+      await runCdc(config());
+    } catch (err) {
+      say(`rtdw cdc: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
   });
 
 cdc

@@ -17,7 +17,7 @@ import type { CdcOptions } from './config.js';
 import { CanalEncoder, type EncodedMessage } from './encoder.js';
 import { cdcMetrics } from './metrics.js';
 import { PositionStore, type StoredPosition } from './position-store.js';
-import { preflight, type SourceServer } from './preflight.js';
+import { preflight, PreflightError, type SourceServer } from './preflight.js';
 import { SchemaCache } from './schema-cache.js';
 import { ConsistentSnapshot } from './snapshot.js';
 
@@ -73,14 +73,25 @@ export class CdcService {
 
   /** Runs until stop(); recoverable failures restart the pipeline with exponential backoff. */
   async run(): Promise<void> {
-    let backoffMs = 1000;
     await this.store.ensureTopic();
+    try {
+      await this.loop();
+    } finally {
+      // The schema pool's connections would otherwise keep a stopped process alive.
+      await this.schemas.close().catch(() => undefined);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let backoffMs = 1000;
     while (!this.stopping) {
       const started = Date.now();
       try {
         await this.runOnce();
       } catch (err) {
         if (this.stopping) break;
+        // Configuration problems do not heal by retrying: stop with the fix in the message.
+        if (err instanceof PreflightError) throw err;
         if (err instanceof BinlogPurgedError) {
           if (this.options.snapshot !== 'when_needed') throw err;
           this.log.warn({ err: err.message }, 'binlog purged past the saved position: re-snapshotting (CDC_SNAPSHOT=when_needed)');

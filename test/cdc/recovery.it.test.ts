@@ -1,0 +1,233 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type mysql from 'mysql2/promise';
+import type { ChildProcess } from 'node:child_process';
+import { Kafka, logLevel } from 'kafkajs';
+import { MariaDbService } from '../../docker/stack/mariadb.js';
+import { PositionStore, type StoredPosition } from '../../connectors/mysql-binlog/position-store.js';
+import { BinlogPurgedError } from '../../connectors/mysql-binlog/service.js';
+import { appDb, cdcEnv, readUntil, rowCount, spawnCdc, startCdc, type Received } from '../support/cdc.js';
+import { config, uniqueName } from '../support/stack.js';
+
+let db: mysql.Connection;
+beforeAll(async () => {
+  db = await appDb();
+});
+afterAll(async () => {
+  await db.end();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+}
+
+/** Rows per id over all messages: which ids arrived, and how many arrived more than once. */
+function tally(received: Received[], type = 'INSERT'): { ids: Map<string, number>; duplicates: number } {
+  const ids = new Map<string, number>();
+  let duplicates = 0;
+  for (const r of received) {
+    if (r.message.type !== type) continue;
+    for (const row of r.message.data ?? []) {
+      const id = row.id as string;
+      const seen = ids.get(id) ?? 0;
+      if (seen > 0) duplicates += 1;
+      ids.set(id, seen + 1);
+    }
+  }
+  return { ids, duplicates };
+}
+
+describe('CDC under kill -9', () => {
+  const table = uniqueName('crash');
+  afterAll(async () => {
+    await db.query(`DROP TABLE IF EXISTS \`${table}\``);
+  });
+
+  it('loses and duplicates nothing when the reader is killed twice during a 200k-row load', async () => {
+    await db.query(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, amount DECIMAL(10,2), note VARCHAR(24))`);
+    const env = cdcEnv(table, { CDC_SNAPSHOT: 'initial', CDC_PARTITIONS: '3' });
+    // The marker row arrives through the snapshot: once it is in Kafka the reader is streaming.
+    await db.query(`INSERT INTO \`${table}\` VALUES (0, 0, 'marker')`);
+    let child = spawnCdc(env);
+    await readUntil([env.CDC_TOPIC as string], (all) => all.length >= 1, 60_000);
+
+    const total = 200_000;
+    const perTxn = 1000;
+    const load = (async () => {
+      for (let start = 1; start <= total; start += perTxn) {
+        const values = Array.from({ length: perTxn }, (_, i) => `(${start + i}, ${(start + i) % 1000}.25, 'row ${start + i}')`).join(',');
+        await db.query(`INSERT INTO \`${table}\` VALUES ${values}`);
+      }
+    })();
+    const kills: number[] = [];
+    for (const delay of [1500 + Math.random() * 2000, 1500 + Math.random() * 2000]) {
+      await sleep(delay);
+      child.kill('SIGKILL');
+      await exited(child);
+      kills.push(Date.now());
+      child = spawnCdc(env);
+    }
+    await load;
+    console.log(`crash test: load of ${total} rows finished`);
+    try {
+      const received = await readUntil([env.CDC_TOPIC as string], (all) => rowCount(all, 'INSERT') >= total + 1, 240_000);
+      const { ids, duplicates } = tally(received);
+      console.log(`crash test: ${kills.length} kill -9, ${rowCount(received, 'INSERT')} rows received, ${ids.size} distinct, ${duplicates} duplicates`);
+      expect(ids.size).toBe(total + 1);
+      for (let id = 0; id <= total; id += 997) expect(ids.has(String(id)), `row ${id}`).toBe(true);
+      // Positions commit in the same Kafka transaction as the rows: a restart repeats nothing.
+      expect(duplicates).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+      await exited(child);
+    }
+  }, 300_000);
+});
+
+describe('CDC snapshot with concurrent writers', () => {
+  const table = uniqueName('snap');
+  afterAll(async () => {
+    await db.query(`DROP TABLE IF EXISTS \`${table}\``);
+  });
+
+  it('publishes a state equal to the table, no row missed or doubled between snapshot and stream', async () => {
+    await db.query(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, v INT NOT NULL, note VARCHAR(16))`);
+    const preloaded = 30_000;
+    for (let start = 1; start <= preloaded; start += 5000) {
+      await db.query(`INSERT INTO \`${table}\` VALUES ${Array.from({ length: 5000 }, (_, i) => `(${start + i}, 0, 'pre')`).join(',')}`);
+    }
+    const writer = await appDb();
+    let writing = true;
+    let ops = 0;
+    let nextId = preloaded + 1;
+    const writes = (async () => {
+      while (writing) {
+        const id = 1 + Math.floor(Math.random() * (nextId - 1));
+        const op = ops % 3;
+        if (op === 0) await writer.query(`UPDATE \`${table}\` SET v = v + 1 WHERE id = ?`, [id]);
+        else if (op === 1) await writer.query(`DELETE FROM \`${table}\` WHERE id = ?`, [id]);
+        else await writer.query(`INSERT INTO \`${table}\` VALUES (?, 1, 'new')`, [nextId++]);
+        ops += 1;
+      }
+    })();
+    const cdc = startCdc(cdcEnv(table, { CDC_SNAPSHOT: 'initial', CDC_SNAPSHOT_CHUNK: '2000' }));
+    await cdc.streaming;
+    const opsDuringSnapshot = ops;
+    await sleep(1000);
+    writing = false;
+    await writes;
+    await writer.end();
+
+    const [rows] = await db.query<mysql.RowDataPacket[]>(`SELECT id, v, note FROM \`${table}\``);
+    const expected = new Map(rows.map((r) => [String(r.id), `${r.v}|${r.note}`]));
+    const state = new Map<string, string>();
+    const inserts = new Map<string, number>();
+    const equal = (): boolean => state.size === expected.size && [...expected].every(([id, v]) => state.get(id) === v);
+    try {
+      await readUntil([cdc.topic], (all) => {
+        for (const r of all.splice(0)) {
+          for (const row of r.message.data ?? []) {
+            const id = row.id as string;
+            if (r.message.type === 'DELETE') state.delete(id);
+            else state.set(id, `${row.v}|${row.note}`);
+            if (r.message.type === 'INSERT') inserts.set(id, (inserts.get(id) ?? 0) + 1);
+          }
+        }
+        return equal();
+      }, 120_000);
+    } finally {
+      await cdc.stop();
+    }
+    expect(opsDuringSnapshot).toBeGreaterThan(0);
+    expect(equal()).toBe(true);
+    expect([...inserts.values()].filter((n) => n > 1)).toEqual([]);
+  });
+});
+
+describe('CDC when MySQL restarts mid-stream', () => {
+  const table = uniqueName('mysqlrestart');
+  afterAll(async () => {
+    await db.query(`DROP TABLE IF EXISTS \`${table}\``).catch(() => undefined);
+  });
+
+  it('reconnects and delivers every row exactly once', async () => {
+    await db.query(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY)`);
+    const cdc = startCdc(cdcEnv(table, { CDC_SNAPSHOT: 'never' }));
+    try {
+      await cdc.streaming;
+      for (let i = 1; i <= 50; i++) await db.query(`INSERT INTO \`${table}\` VALUES (?)`, [i]);
+      await readUntil([cdc.topic], (all) => rowCount(all) >= 50);
+      const mysqlService = new MariaDbService(config, () => undefined);
+      const stopped = await mysqlService.down();
+      expect(stopped, 'the test restarts the MariaDB this stack started').toMatch(/^(stopped|killed)/);
+      await mysqlService.up();
+      await db.end();
+      db = await appDb();
+      for (let i = 51; i <= 100; i++) await db.query(`INSERT INTO \`${table}\` VALUES (?)`, [i]);
+      const got = await readUntil([cdc.topic], (all) => rowCount(all) >= 100, 120_000);
+      const { ids, duplicates } = tally(got);
+      expect(ids.size).toBe(100);
+      expect(duplicates).toBe(0);
+    } finally {
+      await cdc.stop();
+    }
+  });
+});
+
+describe('CDC refusals', () => {
+  it('refuses a user without replication privileges, naming the GRANT that fixes it', async () => {
+    const admin = await (await import('mysql2/promise')).default.createConnection({ host: config.mysql.host, port: config.mysql.port, user: config.mysql.admin.user, password: config.mysql.admin.password });
+    const weak = uniqueName('weak').slice(0, 30);
+    await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [weak, '127.0.0.1', 'weakpw']);
+    await admin.query(`GRANT SELECT ON \`${config.mysql.database}\`.* TO ?@?`, [weak, '127.0.0.1']);
+    try {
+      const { execFile } = await import('node:child_process');
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['bin/rtdw.mjs', 'cdc'], { env: { ...process.env, MYSQL_USER: weak, MYSQL_PASSWORD: 'weakpw', CDC_NAME: uniqueName('refuse') }, timeout: 60_000 }, (err, _out, stderr) => {
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr });
+        });
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`lacks SELECT, REPLICATION SLAVE, BINLOG MONITOR. Fix: GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO '${weak}'`);
+      expect(result.stderr).not.toContain('weakpw');
+    } finally {
+      await admin.query('DROP USER ?@?', [weak, '127.0.0.1']);
+      await admin.end();
+    }
+  });
+
+  it('stops with the re-snapshot command when the saved position is not in the binlog, and re-snapshots with when_needed', async () => {
+    const table = uniqueName('purged');
+    await db.query(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY)`);
+    await db.query(`INSERT INTO \`${table}\` VALUES (1), (2)`);
+    const env = cdcEnv(table);
+    const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+    const store = new PositionStore(kafka, env.CDC_POSITIONS_TOPIC as string, env.CDC_NAME as string);
+    await store.ensureTopic();
+    const gone: StoredPosition = { phase: 'stream', file: 'mysql-bin.000001', pos: 4, gtid: '0-1-999999999', batchId: 7, eventTime: 0, committedAt: Date.now() };
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: store.topic, messages: [store.message(gone)] });
+    await producer.disconnect();
+    try {
+      const { CdcService } = await import('../../connectors/mysql-binlog/service.js');
+      const { loadCdcOptions } = await import('../../connectors/mysql-binlog/config.js');
+      const { createLogger } = await import('../../connectors/observability/logger.js');
+      const log = createLogger('cdc-test', 'silent');
+      const failing = new CdcService(config, loadCdcOptions(config.mysql.database, env), kafka, log);
+      const error = await failing.run().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(BinlogPurgedError);
+      expect((error as Error).message).toContain('rtdw cdc reset && rtdw cdc');
+      const healing = startCdc({ ...env, CDC_SNAPSHOT: 'when_needed' });
+      try {
+        const got = await readUntil([healing.topic], (all) => rowCount(all) >= 2);
+        expect(got.every((r) => r.message.isSnapshot === true)).toBe(true);
+      } finally {
+        await healing.stop();
+      }
+    } finally {
+      await db.query(`DROP TABLE IF EXISTS \`${table}\``);
+    }
+  });
+});
