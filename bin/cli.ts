@@ -94,4 +94,48 @@ cdc
     say('cdc position cleared');
   });
 
+const jobs = program.command('jobs').description('stream jobs on Kafka (exactly-once, event time)');
+
+jobs
+  .command('sliding-sum')
+  .description('sliding-window sum per key of JSON events {key, ts, value}; run several to share the partitions')
+  .requiredOption('--input <topic>', 'input topic')
+  .requiredOption('--output <topic>', 'results topic (late and dead-letter topics derive from it)')
+  .option('--name <name>', 'job name: consumer group, changelog and transactional ids', 'sliding-sum')
+  .option('--size <ms>', 'window size', '3600000')
+  .option('--slide <ms>', 'window slide', '300000')
+  .option('--out-of-orderness <ms>', 'bounded out-of-orderness of the watermark', '5000')
+  .option('--allowed-lateness <ms>', 'allowed lateness', '0')
+  .option('--checkpoint <ms>', 'checkpoint interval', '1000')
+  .action(async (o: { input: string; output: string; name: string; size: string; slide: string; outOfOrderness: string; allowedLateness: string; checkpoint: string }) => {
+    const c = config();
+    const { slidingSumJob } = await import('../jobs/sliding-sum.js');
+    const { runStage } = await import('../jobs/main.js');
+    const { createKafka } = await import('../connectors/kafka/client.js');
+    const { createLogger } = await import('../connectors/observability/logger.js');
+    const admin = createKafka(c, 'jobs-admin', createLogger('jobs', c.logLevel)).admin();
+    await admin.connect();
+    const meta = await admin.fetchTopicMetadata({ topics: [o.input] });
+    await admin.disconnect();
+    const int = (name: string, v: string): number => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < 0) {
+        say(`--${name} must be a non-negative integer of ms`);
+        process.exit(2);
+      }
+      return n;
+    };
+    await runStage(c, slidingSumJob({
+      name: o.name,
+      input: o.input,
+      output: o.output,
+      partitions: meta.topics[0]?.partitions.length ?? 1,
+      sizeMs: int('size', o.size),
+      slideMs: int('slide', o.slide),
+      outOfOrdernessMs: int('out-of-orderness', o.outOfOrderness),
+      allowedLatenessMs: int('allowed-lateness', o.allowedLateness),
+      checkpointIntervalMs: int('checkpoint', o.checkpoint),
+    }));
+  });
+
 await program.parseAsync(process.argv);

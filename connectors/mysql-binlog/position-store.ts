@@ -3,8 +3,8 @@
  * in the same Kafka transaction as the messages it covers, so the stored position never runs ahead
  * of (or behind) what Kafka holds.
  */
-import { randomUUID } from 'node:crypto';
 import type { Kafka, Message } from 'kafkajs';
+import { readToEnd } from '../kafka/read-to-end.js';
 import { ensureTopics } from '../kafka/topics.js';
 
 export interface StoredPosition {
@@ -42,48 +42,12 @@ export class PositionStore {
 
   /** Reads the topic to its end (read_committed) and returns the last position stored under the key. */
   async load(): Promise<StoredPosition | undefined> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let high: string;
-    try {
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      high = offsets[0]?.high ?? '0';
-    } finally {
-      await admin.disconnect();
-    }
-    if (high === '0') return undefined;
-    const consumer = this.kafka.consumer({ groupId: `${this.key}-position-reader-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
     let latest: StoredPosition | undefined;
-    let sawKey = false;
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`reading ${this.topic} timed out`)), 60_000);
-        let fetched = false;
-        // An empty fetch after a successful one means the consumer reached the end of the committed log.
-        consumer.on(consumer.events.FETCH, ({ payload }: { payload: { numberOfBatches: number } }) => {
-          if (fetched && payload.numberOfBatches === 0) {
-            clearTimeout(timer);
-            resolve();
-          }
-          fetched = true;
-        });
-        void consumer
-          .run({
-            autoCommit: false,
-            eachMessage: async ({ message }) => {
-              if (message.key?.toString() !== this.key) return;
-              sawKey = true;
-              latest = message.value === null ? undefined : (JSON.parse(message.value.toString()) as StoredPosition);
-            },
-          })
-          .catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    return sawKey ? latest : undefined;
+    await readToEnd(this.kafka, this.topic, (message) => {
+      if (message.key?.toString() !== this.key) return;
+      latest = message.value === null ? undefined : (JSON.parse(message.value.toString()) as StoredPosition);
+    });
+    return latest;
   }
 
   /** Forgets the position (a tombstone): the next start snapshots or starts at the end, per CDC_SNAPSHOT. */

@@ -1,0 +1,97 @@
+/** The pure semantic core of the stream runtime: Flink's event-time semantics over plain events, no I/O. */
+export { assertDecimalScale, formatDecimal, parseDecimal } from './decimal.js';
+export {
+  type AggregateSpec,
+  type DecimalSumAcc,
+  type DistinctAcc,
+  type ExtremeAcc,
+  type FieldAggregate,
+  type FieldInput,
+  type FieldResults,
+  type Json,
+  type Ordered,
+  type OrderedCodec,
+  type SavedDecimalSum,
+  type SavedMultiset,
+  type Sign,
+  aggregateFields,
+  bigintValues,
+  count,
+  distinctCount,
+  field,
+  maxWithRetraction,
+  minWithRetraction,
+  numberValues,
+  stringValues,
+  sumDecimal,
+} from './aggregates.js';
+export {
+  type BoundedOutOfOrdernessSnapshot,
+  type PartitionedWatermarksOptions,
+  type PartitionedWatermarksSnapshot,
+  type SavedPartition,
+  type WatermarkCombinerSnapshot,
+  BoundedOutOfOrdernessWatermarks,
+  MIN_TIMESTAMP,
+  PartitionedWatermarks,
+  WatermarkCombiner,
+} from './watermark.js';
+export { type TimerCallback, type TimerServiceSnapshot, TimerService, TimestampQueue } from './timers.js';
+export { type TtlValueStateSnapshot, TtlValueState } from './keyed-state.js';
+export {
+  type AlignedWindows,
+  type LateElement,
+  type SessionWindows,
+  type SlidingWindows,
+  type TimeWindow,
+  type TumblingWindows,
+  type WindowAssigner,
+  type WindowOperator,
+  type WindowOutput,
+  type WindowResult,
+  type WindowRetraction,
+  DAY_MS,
+  HOUR_MS,
+  assignWindows,
+  cleanupTime,
+  dailyWindows,
+  isWindowLate,
+  maxTimestamp,
+  sessionWindows,
+  slidingWindows,
+  tumblingWindows,
+  windowStart,
+} from './windows.js';
+export { type SlicedKeyState, type SlicedWindowOptions, type SlicedWindowSnapshot, SlicedWindowOperator } from './sliced-window.js';
+export { type SavedSession, type SessionWindowOptions, type SessionWindowSnapshot, SessionWindowOperator } from './session-window.js';
+export { type WindowOperatorOptions, type WindowOperatorSnapshot, createWindowOperator, restoreWindowOperator } from './window-operator.js';
+export {
+  type IntervalJoinOptions,
+  type IntervalJoinOutput,
+  type IntervalJoinSnapshot,
+  type JoinedPair,
+  type LateJoinInput,
+  type SavedBuffer,
+  IntervalJoin,
+} from './interval-join.js';
+export {
+  type JoinBuffers,
+  type LateWindowJoinInput,
+  type WindowJoinOptions,
+  type WindowJoinOutput,
+  type WindowJoinSnapshot,
+  type WindowJoinedPair,
+  WindowJoin,
+} from './window-join.js';
+export {
+  type LateWindowResult,
+  type RankedItem,
+  type Ranking,
+  type SavedGroupWindow,
+  type SavedScore,
+  type Score,
+  type TopNOptions,
+  type TopNOutput,
+  type TopNSnapshot,
+  TopN,
+} from './topn.js';

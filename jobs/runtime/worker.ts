@@ -1,0 +1,209 @@
+/**
+ * Runs a stage on Kafka with exactly-once semantics. Workers of one job form a consumer group;
+ * Kafka spreads the input partitions over them. For each owned partition:
+ * - state is restored from the partition's slice of a compacted changelog topic before any record;
+ * - a transactional producer with an id fixed per input partition (so a new owner fences the old
+ *   one, the pre-KIP-447 pattern kafkajs supports) carries outputs, state changes and the consumer
+ *   offset of a checkpoint in one transaction.
+ * A kill -9 at any point therefore resumes from a checkpoint whose state, offsets and outputs agree,
+ * and a restarted run writes exactly what an uninterrupted one would.
+ */
+import type { Consumer, EachBatchPayload, Kafka, Producer, Transaction } from 'kafkajs';
+import type { Logger } from '../../connectors/observability/logger.js';
+import { readToEnd } from '../../connectors/kafka/read-to-end.js';
+import { ensureTopics } from '../../connectors/kafka/topics.js';
+import { runtimeMetrics } from './metrics.js';
+import { changelogTopic, type Emitted, type PartitionProcessor, type StageSpec } from './stage.js';
+
+interface PartitionTask {
+  partition: number;
+  processor: PartitionProcessor;
+  producer: Producer;
+  transaction: Transaction | undefined;
+  /** offset of the next record to read, once the open transaction commits */
+  nextOffset: string | undefined;
+  lastCommit: number;
+  /** serialises batches and timer-driven commits of this partition */
+  queue: Promise<unknown>;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface WorkerOptions {
+  /** Bounds on what one fetch brings per partition (backpressure: a batch is processed before the next fetch). */
+  maxBytesPerPartition?: number;
+}
+
+function groupByTopic(records: Emitted[]): Array<{ topic: string; messages: Array<{ key: string | null; value: string | null; partition?: number; headers?: Record<string, string> }> }> {
+  const byTopic = new Map<string, Array<{ key: string | null; value: string | null; partition?: number; headers?: Record<string, string> }>>();
+  for (const r of records) {
+    let list = byTopic.get(r.topic);
+    if (list === undefined) {
+      list = [];
+      byTopic.set(r.topic, list);
+    }
+    list.push({ key: r.key, value: r.value, ...(r.partition !== undefined ? { partition: r.partition } : {}), ...(r.headers ? { headers: r.headers } : {}) });
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+export class StageWorker {
+  private readonly tasks = new Map<number, PartitionTask>();
+  private readonly groupId: string;
+  private readonly changelog: string;
+  private readonly metrics = runtimeMetrics();
+  private consumer: Consumer | undefined;
+
+  constructor(private readonly kafka: Kafka, private readonly spec: StageSpec, private readonly log: Logger, private readonly options: WorkerOptions = {}) {
+    this.groupId = `rtdw-${spec.name}`;
+    this.changelog = changelogTopic(spec);
+  }
+
+  async start(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [this.spec.input] });
+      const partitions = meta.topics[0]?.partitions.length ?? 0;
+      if (partitions === 0) throw new Error(`input topic ${this.spec.input} does not exist`);
+      // The changelog mirrors the input's partitioning: partition p's state lives in changelog partition p.
+      await ensureTopics(admin, [...this.spec.outputs, { topic: this.changelog, partitions, config: { 'cleanup.policy': 'compact' } }]);
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1024 * 1024,
+      // Any failure rebuilds the partitions from their changelog and resumes from the committed offsets.
+      retry: { retries: 10, restartOnFailure: async () => true },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }: { payload: { memberAssignment: Record<string, number[]> } }) => {
+      const owned = new Set(payload.memberAssignment[this.spec.input] ?? []);
+      for (const partition of [...this.tasks.keys()]) if (!owned.has(partition)) void this.dropTask(partition, 'revoked');
+      this.log.info({ stage: this.spec.name, partitions: [...owned] }, 'partitions assigned');
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }: { payload: { error: Error } }) => {
+      this.log.error({ err: payload.error.message }, 'consumer crashed; state is rebuilt from the changelog on restart');
+      for (const partition of [...this.tasks.keys()]) void this.dropTask(partition, 'crash');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.spec.input, fromBeginning: true });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+    for (const task of this.tasks.values()) await this.enqueue(task, () => this.commit(task));
+    for (const partition of [...this.tasks.keys()]) await this.dropTask(partition, 'stopped');
+    await this.consumer?.disconnect();
+  }
+
+  private enqueue<T>(task: PartitionTask, work: () => Promise<T>): Promise<T> {
+    const run = task.queue.then(work, work);
+    task.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async onBatch({ batch, isRunning, isStale, heartbeat }: EachBatchPayload): Promise<void> {
+    const task = this.tasks.get(batch.partition) ?? (await this.openTask(batch.partition));
+    await this.enqueue(task, async () => {
+      try {
+        const out: Emitted[] = [];
+        let last: string | undefined;
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          for (const e of task.processor.onRecord(message)) out.push(e);
+          last = message.offset;
+        }
+        if (last === undefined) return;
+        for (const e of task.processor.onBatchEnd()) out.push(e);
+        this.metrics.recordsIn.inc({ stage: this.spec.name }, batch.messages.length);
+        task.transaction ??= await task.producer.transaction();
+        if (out.length > 0) {
+          await task.transaction.sendBatch({ acks: -1, topicMessages: groupByTopic(out) });
+          this.metrics.recordsOut.inc({ stage: this.spec.name }, out.length);
+        }
+        task.nextOffset = (BigInt(last) + 1n).toString();
+        if (Date.now() - task.lastCommit >= (this.spec.checkpointIntervalMs ?? 1000)) await this.commit(task);
+        else this.scheduleCommit(task);
+        await heartbeat();
+      } catch (err) {
+        // In-memory state may now be ahead of what is committed: forget it and rebuild from the changelog.
+        await this.dropTask(batch.partition, 'failed');
+        throw err;
+      }
+    });
+  }
+
+  private scheduleCommit(task: PartitionTask): void {
+    if (task.timer !== undefined) return;
+    task.timer = setTimeout(() => {
+      task.timer = undefined;
+      void this.enqueue(task, () => this.commit(task)).catch((err: unknown) => {
+        this.log.error({ err: (err as Error).message, partition: task.partition }, 'checkpoint failed');
+        void this.dropTask(task.partition, 'failed');
+      });
+    }, this.spec.checkpointIntervalMs ?? 1000);
+  }
+
+  /** A checkpoint: state changes and the next offset join the open transaction, which commits. */
+  private async commit(task: PartitionTask): Promise<void> {
+    if (task.transaction === undefined || task.nextOffset === undefined) return;
+    const started = process.hrtime.bigint();
+    const changes = task.processor.changes();
+    if (changes.length > 0) {
+      await task.transaction.send({
+        topic: this.changelog,
+        acks: -1,
+        messages: changes.map(([key, value]) => ({ key, value, partition: task.partition })),
+      });
+    }
+    await task.transaction.sendOffsets({
+      consumerGroupId: this.groupId,
+      topics: [{ topic: this.spec.input, partitions: [{ partition: task.partition, offset: task.nextOffset }] }],
+    });
+    await task.transaction.commit();
+    task.transaction = undefined;
+    task.lastCommit = Date.now();
+    const stats = task.processor.stats();
+    const labels = { stage: this.spec.name, partition: String(task.partition) };
+    this.metrics.commitSeconds.observe({ stage: this.spec.name }, Number(process.hrtime.bigint() - started) / 1e9);
+    this.metrics.stateKeys.set(labels, stats.stateKeys);
+    this.metrics.watermark.set(labels, stats.watermark);
+    this.metrics.lateRecords.set(labels, stats.late);
+    this.metrics.lastCheckpoint.set(labels, task.lastCommit / 1000);
+  }
+
+  private async openTask(partition: number): Promise<PartitionTask> {
+    const started = Date.now();
+    // Connecting (InitProducerId) fences any previous owner of this partition and aborts its open transaction.
+    const producer = this.kafka.producer({ transactionalId: `${this.groupId}-${this.spec.input}-${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    const state = new Map<string, string>();
+    await readToEnd(this.kafka, this.changelog, (message) => {
+      const key = message.key?.toString();
+      if (key === undefined) return;
+      if (message.value === null) state.delete(key);
+      else state.set(key, message.value.toString());
+    }, { partition });
+    const processor = this.spec.createProcessor(partition);
+    processor.restore(state);
+    const task: PartitionTask = { partition, processor, producer, transaction: undefined, nextOffset: undefined, lastCommit: Date.now(), queue: Promise.resolve(), timer: undefined };
+    this.tasks.set(partition, task);
+    this.metrics.restores.inc({ stage: this.spec.name });
+    this.log.info({ stage: this.spec.name, partition, stateEntries: state.size, ms: Date.now() - started }, 'partition state restored');
+    return task;
+  }
+
+  private async dropTask(partition: number, why: string): Promise<void> {
+    const task = this.tasks.get(partition);
+    if (task === undefined) return;
+    this.tasks.delete(partition);
+    if (task.timer !== undefined) clearTimeout(task.timer);
+    await task.transaction?.abort().catch(() => undefined);
+    await task.producer.disconnect().catch(() => undefined);
+    this.log.info({ stage: this.spec.name, partition, why }, 'partition task closed');
+  }
+}
