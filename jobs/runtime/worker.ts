@@ -22,6 +22,8 @@ interface PartitionTask {
   transaction: Transaction | undefined;
   /** offset of the next record to read, once the open transaction commits */
   nextOffset: string | undefined;
+  /** records below this offset are already in the restored state (a batch fetched before a rebalance) */
+  committedOffset: bigint;
   lastCommit: number;
   /** serialises batches and timer-driven commits of this partition */
   queue: Promise<unknown>;
@@ -75,14 +77,18 @@ export class StageWorker {
       readUncommitted: false,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1024 * 1024,
+      // A killed worker's partitions move after 10 s without heartbeats.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 3000,
       // Any failure rebuilds the partitions from their changelog and resumes from the committed offsets.
       retry: { retries: 10, restartOnFailure: async () => true },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }: { payload: { memberAssignment: Record<string, number[]> } }) => {
-      const owned = new Set(payload.memberAssignment[this.spec.input] ?? []);
-      for (const partition of [...this.tasks.keys()]) if (!owned.has(partition)) void this.dropTask(partition, 'revoked');
-      this.log.info({ stage: this.spec.name, partitions: [...owned] }, 'partitions assigned');
+      // After a rebalance the consumer resumes every partition, kept ones too, from its committed
+      // offset: uncommitted work is aborted and state rebuilt from the changelog to match.
+      for (const partition of [...this.tasks.keys()]) void this.dropTask(partition, 'rebalance');
+      this.log.info({ stage: this.spec.name, partitions: payload.memberAssignment[this.spec.input] ?? [] }, 'partitions assigned');
     });
     consumer.on(consumer.events.CRASH, ({ payload }: { payload: { error: Error } }) => {
       this.log.error({ err: payload.error.message }, 'consumer crashed; state is rebuilt from the changelog on restart');
@@ -106,7 +112,7 @@ export class StageWorker {
     return run;
   }
 
-  private async onBatch({ batch, isRunning, isStale, heartbeat }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, isRunning, isStale, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
     const task = this.tasks.get(batch.partition) ?? (await this.openTask(batch.partition));
     await this.enqueue(task, async () => {
       try {
@@ -114,6 +120,7 @@ export class StageWorker {
         let last: string | undefined;
         for (const message of batch.messages) {
           if (!isRunning() || isStale()) break;
+          if (BigInt(message.offset) < task.committedOffset) continue;
           for (const e of task.processor.onRecord(message)) out.push(e);
           last = message.offset;
         }
@@ -121,11 +128,15 @@ export class StageWorker {
         for (const e of task.processor.onBatchEnd()) out.push(e);
         this.metrics.recordsIn.inc({ stage: this.spec.name }, batch.messages.length);
         task.transaction ??= await task.producer.transaction();
-        if (out.length > 0) {
-          await task.transaction.sendBatch({ acks: -1, topicMessages: groupByTopic(out) });
-          this.metrics.recordsOut.inc({ stage: this.spec.name }, out.length);
+        // Requests of at most 1000 records: kafkajs groups a request's records per partition in O(n²).
+        for (let i = 0; i < out.length; i += 1000) {
+          await task.transaction.sendBatch({ acks: -1, topicMessages: groupByTopic(out.slice(i, i + 1000)) });
         }
+        this.metrics.recordsOut.inc({ stage: this.spec.name }, out.length);
         task.nextOffset = (BigInt(last) + 1n).toString();
+        // Moves only the fetch position (autoCommit is off): unresolved records would be fetched
+        // again and processed twice. The committed offset travels in the transaction.
+        resolveOffset(last);
         if (Date.now() - task.lastCommit >= (this.spec.checkpointIntervalMs ?? 1000)) await this.commit(task);
         else this.scheduleCommit(task);
         await heartbeat();
@@ -190,10 +201,20 @@ export class StageWorker {
     }, { partition });
     const processor = this.spec.createProcessor(partition);
     processor.restore(state);
-    const task: PartitionTask = { partition, processor, producer, transaction: undefined, nextOffset: undefined, lastCommit: Date.now(), queue: Promise.resolve(), timer: undefined };
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let committedOffset = 0n;
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.spec.input] });
+      const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+      committedOffset = BigInt(offset) < 0n ? 0n : BigInt(offset);
+    } finally {
+      await admin.disconnect();
+    }
+    const task: PartitionTask = { partition, processor, producer, transaction: undefined, nextOffset: undefined, committedOffset, lastCommit: Date.now(), queue: Promise.resolve(), timer: undefined };
     this.tasks.set(partition, task);
     this.metrics.restores.inc({ stage: this.spec.name });
-    this.log.info({ stage: this.spec.name, partition, stateEntries: state.size, ms: Date.now() - started }, 'partition state restored');
+    this.log.info({ stage: this.spec.name, partition, stateEntries: state.size, committedOffset: committedOffset.toString(), ms: Date.now() - started }, 'partition state restored');
     return task;
   }
 
