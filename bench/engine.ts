@@ -39,6 +39,7 @@
  * the expected answer and shown in the table); an end-to-end (Kafka) step can be appended to `defaultSteps`
  * or passed to `main` without touching the others. The ratio line always uses the IN_MEMORY and FLINK steps.
  */
+import { kafkaStep } from './engine-kafka.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -646,7 +647,7 @@ export async function main(steps: readonly MeasurementStep[] = defaultSteps, con
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
+  main([...defaultSteps, kafkaStep]).then(
     (code) => process.exit(code),
     (err: unknown) => {
       console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));

@@ -2,6 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 
+/**
+ * Stops once every partition's position reaches the end offset taken at the start (the last stable
+ * offset: the admin lists offsets read_committed). Progress comes from kafkajs' batch events, which
+ * also report batches holding only transaction markers or aborted records, whose offsets count too.
+ */
 export async function readToEnd(
   kafka: Kafka,
   topic: string,
@@ -10,29 +15,29 @@ export async function readToEnd(
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  let ends: Map<number, bigint>;
+  const remaining = new Map<number, bigint>();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    ends = new Map(offsets.filter((o) => opts.partition === undefined || o.partition === opts.partition).map((o) => [o.partition, BigInt(o.high)]));
+    for (const o of await admin.fetchTopicOffsets(topic)) {
+      if (opts.partition !== undefined && o.partition !== opts.partition) continue;
+      if (BigInt(o.high) > BigInt(o.low)) remaining.set(o.partition, BigInt(o.high));
+    }
   } finally {
     await admin.disconnect();
   }
-  if ([...ends.values()].every((high) => high === 0n)) return;
+  if (remaining.size === 0) return;
   const consumer = kafka.consumer({ groupId: `rtdw-reader-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false, maxBytes: 50 * 1024 * 1024 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading ${topic} to its end timed out`)), opts.timeoutMs ?? 120_000);
-      let fetched = false;
-      // An empty fetch after a successful one: every partition is at its committed end. (The high
-      // watermark alone cannot tell, since transaction markers occupy offsets but are never delivered.)
-      consumer.on(consumer.events.FETCH, ({ payload }: { payload: { numberOfBatches: number } }) => {
-        if (fetched && payload.numberOfBatches === 0) {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} to its end timed out; partitions left: ${[...remaining.keys()].join(',')}`)), opts.timeoutMs ?? 120_000);
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }: { payload: { partition: number; lastOffset: string } }) => {
+        const end = remaining.get(payload.partition);
+        if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end) remaining.delete(payload.partition);
+        if (remaining.size === 0) {
           clearTimeout(timer);
           resolve();
         }
-        fetched = true;
       });
       void consumer
         .run({

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { repoRoot } from '../../schemas/config.js';
+import { readToEnd } from '../../connectors/kafka/read-to-end.js';
 import { config, uniqueName } from '../support/stack.js';
 
 const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
@@ -44,24 +45,8 @@ async function waitCaughtUp(admin: Admin, name: string, timeoutMs = 180_000): Pr
 }
 
 async function readAll(topic: string): Promise<Output[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const consumer = kafka.consumer({ groupId: uniqueName('verify'), readUncommitted: false });
   const out: Output[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    let fetched = false;
-    consumer.on(consumer.events.FETCH, ({ payload }: { payload: { numberOfBatches: number } }) => {
-      if (fetched && payload.numberOfBatches === 0) resolve();
-      fetched = true;
-    });
-    void consumer.run({ eachMessage: async ({ message }) => void out.push({ key: String(message.key), value: message.value === null ? null : String(message.value) }) });
-  });
-  await consumer.disconnect();
-  expect(offsets.length).toBeGreaterThan(0);
+  await readToEnd(kafka, topic, (message) => void out.push({ key: String(message.key), value: message.value === null ? null : String(message.value) }));
   return out;
 }
 
