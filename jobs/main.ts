@@ -8,7 +8,7 @@ import { StageWorker } from './runtime/worker.js';
 
 export async function runStage(config: RtdwConfig, spec: StageSpec): Promise<void> {
   const log = createLogger(`job-${spec.name}`, config.logLevel);
-  if (config.metricsPort !== undefined) await serveMetrics(config.metricsPort);
+  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
   const worker = new StageWorker(createKafka(config, `job-${spec.name}`, log), spec, log);
   await worker.start();
   log.info({ stage: spec.name, input: spec.input }, 'stage running');
@@ -17,4 +17,5 @@ export async function runStage(config: RtdwConfig, spec: StageSpec): Promise<voi
   });
   log.info('stopping: committing open checkpoints');
   await worker.stop();
+  metrics?.close();
 }

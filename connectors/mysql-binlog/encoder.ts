@@ -7,7 +7,7 @@ import type { CommittedTransaction, RowChange } from './binlog-reader.js';
 import { buildTableSchema, type CanalTableSchema, type InformationSchemaColumn } from './canal/column-types.js';
 import { buildQueryMessage, classifyQueryEvent } from './canal/ddl.js';
 import { CanalTableFilter } from './canal/filter.js';
-import { serializeFlatMessage, type CanalFlatMessage } from './canal/flat-message.js';
+import { FlatMessageWriter, type CanalFlatMessage } from './canal/flat-message.js';
 import { CanalMqRouter } from './canal/routing.js';
 import { buildRowsMessage, buildSnapshotMessage, type MessageEnvelope, type RowsChange, type SourceRow } from './canal/row-event.js';
 import type { CdcOptions } from './config.js';
@@ -180,8 +180,10 @@ export class CanalEncoder {
   }
 
   private route(message: CanalFlatMessage, out: EncodedMessage[]): void {
+    // The routed parts of one message share everything but their rows: the writer serializes that once.
+    const writer = new FlatMessageWriter();
     for (const r of this.router.route(message)) {
-      out.push({ topic: r.topic, partition: r.partition, key: r.key, value: serializeFlatMessage(r.message) });
+      out.push({ topic: r.topic, partition: r.partition, key: r.key, value: writer.write(r.message) });
     }
   }
 }

@@ -11,7 +11,7 @@ export async function runCdc(config: RtdwConfig): Promise<void> {
   const options = loadCdcOptions(config.mysql.database);
   const log = createLogger('cdc', config.logLevel);
   const kafka = createKafka(config, 'cdc', log);
-  if (config.metricsPort !== undefined) await serveMetrics(config.metricsPort);
+  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
   const service = new CdcService(config, options, kafka, log);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -20,7 +20,12 @@ export async function runCdc(config: RtdwConfig): Promise<void> {
     });
   }
   log.info({ name: options.name, serverId: options.serverId, topic: options.dynamicTopic || options.topic, filter: options.filterRegex }, 'cdc starting');
-  await service.run();
+  try {
+    await service.run();
+  } finally {
+    // An open metrics server would keep the process alive after SIGTERM.
+    metrics?.close();
+  }
   log.info('cdc stopped');
 }
 

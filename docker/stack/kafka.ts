@@ -3,7 +3,7 @@
  * (see shared/reference/kafka-from-maven.md). Jars are cached outside the checkout so fresh
  * clones reuse them; ready only when the broker logs 'Kafka Server started' and answers metadata.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { RtdwConfig } from '../../schemas/config.js';
@@ -128,7 +128,7 @@ export class KafkaService implements StackService {
     const owner = !this.managed ? 'external' : livePid(this.pidFile) !== undefined ? 'stack' : 'reused';
     try {
       const d = await this.describe();
-      const version = owner === 'stack' ? this.loggedVersion() : undefined;
+      const version = owner === 'stack' ? this.loggedVersion() : owner === 'reused' ? await this.listenerVersion() : undefined;
       return {
         ...base,
         owner,
@@ -162,6 +162,24 @@ export class KafkaService implements StackService {
   private loggedVersion(): string | undefined {
     const match = /Kafka version: (\S+)/.exec(existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '');
     return match?.[1];
+  }
+
+  /** Version of a local broker this stack did not start (say, another checkout's): from its kafka_2.13-X jar on the classpath. */
+  private async listenerVersion(): Promise<string | undefined> {
+    try {
+      const { stdout } = await execFileAsync('ss', ['-ltnpH', `sport = :${this.port}`]);
+      const pid = /pid=(\d+)/.exec(stdout)?.[1];
+      if (pid === undefined) return undefined;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const classpath = cmdline[cmdline.indexOf('-cp') + 1] ?? '';
+      const inPath = /kafka[_-][\d.]*?-?(\d+\.\d+\.\d+)/.exec(classpath)?.[1];
+      if (inPath !== undefined) return inPath;
+      const dir = classpath.replace(/\/\*$/, '');
+      const jar = readdirSync(dir).find((f) => /^kafka_2\.\d+-\d+\.\d+\.\d+\.jar$/.test(f));
+      return jar === undefined ? undefined : /-(\d+\.\d+\.\d+)\.jar$/.exec(jar)?.[1];
+    } catch {
+      return undefined;
+    }
   }
 
   private logSince(offset: number): string {

@@ -65,24 +65,68 @@ export interface CanalFlatMessage {
 
 /** The message as Canal's Kafka producer writes it: fields in Canal's (sorted) order, nulls written out. */
 export function serializeFlatMessage(message: CanalFlatMessage): string {
-  const ordered = {
-    data: message.data,
-    database: message.database,
-    es: message.es,
-    gtid: message.gtid,
-    id: message.id,
-    isDdl: message.isDdl,
-    ...(message.isSnapshot === true ? { isSnapshot: true } : {}),
-    mysqlType: message.mysqlType,
-    old: message.old,
-    pkNames: message.pkNames,
-    sql: message.sql,
-    sqlType: message.sqlType,
-    table: message.table,
-    ts: message.ts,
-    type: message.type,
-  };
-  return JSON.stringify(ordered);
+  return new FlatMessageWriter().write(message);
+}
+
+/** `,"key":<json>`, or nothing where JSON.stringify would leave the field out (undefined). */
+function field(key: string, value: unknown): string {
+  const json = JSON.stringify(value) as string | undefined;
+  return json === undefined ? '' : `,"${key}":${json}`;
+}
+
+/**
+ * serializeFlatMessage for a run of messages, typically the parts of one rows event split by partition
+ * or by key: they differ only in data/old, so everything else is written once and spliced. The output
+ * is exactly JSON.stringify of the message with its fields in Canal's order. The shared fields are
+ * compared by reference, so a writer must not outlive the messages it wrote (nor see them mutated).
+ */
+export class FlatMessageWriter {
+  private last: CanalFlatMessage | undefined;
+  /** `,"database":` … `,"mysqlType":…` (between data and old) */
+  private middle = '';
+  /** `,"pkNames":` … `,"type":…}` (after old) */
+  private tail = '';
+
+  write(message: CanalFlatMessage): string {
+    if (!this.sharesEnvelope(message)) {
+      const m = message;
+      this.middle =
+        field('database', m.database) +
+        field('es', m.es) +
+        field('gtid', m.gtid) +
+        field('id', m.id) +
+        field('isDdl', m.isDdl) +
+        (m.isSnapshot === true ? ',"isSnapshot":true' : '') +
+        field('mysqlType', m.mysqlType);
+      this.tail = `${field('pkNames', m.pkNames)}${field('sql', m.sql)}${field('sqlType', m.sqlType)}${field('table', m.table)}${field('ts', m.ts)}${field('type', m.type)}}`;
+      this.last = m;
+    }
+    const data = JSON.stringify(message.data) as string | undefined;
+    const rest = this.middle + field('old', message.old) + this.tail;
+    if (data !== undefined) return `{"data":${data}${rest}`;
+    // rest starts with the comma of its first field, or is just the closing brace when every field is undefined.
+    return rest.charCodeAt(0) === 44 ? `{${rest.slice(1)}` : `{${rest}`;
+  }
+
+  private sharesEnvelope(m: CanalFlatMessage): boolean {
+    const l = this.last;
+    return (
+      l !== undefined &&
+      m.database === l.database &&
+      Object.is(m.es, l.es) &&
+      m.gtid === l.gtid &&
+      Object.is(m.id, l.id) &&
+      m.isDdl === l.isDdl &&
+      (m.isSnapshot === true) === (l.isSnapshot === true) &&
+      m.mysqlType === l.mysqlType &&
+      m.pkNames === l.pkNames &&
+      m.sql === l.sql &&
+      m.sqlType === l.sqlType &&
+      m.table === l.table &&
+      Object.is(m.ts, l.ts) &&
+      m.type === l.type
+    );
+  }
 }
 
 /** A record without a prototype, so a column named `__proto__` is stored as an ordinary field. */

@@ -52,8 +52,11 @@ function decimalText(column: CanalColumn, raw: unknown, scale: number): string {
     throw new ColumnValueError(column, raw, 'expected an exact decimal string (do not set decimalNumbers)');
   }
   // BigDecimal.toPlainString of the binlog value carries exactly `scale` fraction digits.
-  const [integerPart, fraction = ''] = raw.split('.');
-  return scale === 0 ? `${integerPart}` : `${integerPart}.${fraction.padEnd(scale, '0')}`;
+  const dot = raw.indexOf('.');
+  if (scale === 0) return dot === -1 ? raw : raw.slice(0, dot);
+  // zongji already prints `scale` digits: the text is the value (no allocation on the hot path).
+  if (dot !== -1 && raw.length - dot - 1 >= scale) return raw;
+  return `${dot === -1 ? raw : raw.slice(0, dot)}.${(dot === -1 ? '' : raw.slice(dot + 1)).padEnd(scale, '0')}`;
 }
 
 function floatingValue(column: CanalColumn, raw: unknown): number {
@@ -66,6 +69,7 @@ function temporalText(column: CanalColumn, raw: unknown, fractionDigits: number)
   if (typeof raw !== 'string') throw new ColumnValueError(column, raw, 'expected the server text of the value (set dateStrings: true)');
   if (fractionDigits === 0) return raw;
   const dot = raw.indexOf('.');
+  if (dot !== -1 && raw.length - dot - 1 >= fractionDigits) return raw;
   const fraction = dot === -1 ? '' : raw.slice(dot + 1);
   return `${dot === -1 ? raw : raw.slice(0, dot)}.${fraction.padEnd(fractionDigits, '0')}`;
 }
@@ -132,37 +136,51 @@ function setText(column: CanalColumn, raw: unknown, labels: readonly string[], z
 }
 
 export function toCanalValue(column: CanalColumn, raw: unknown): CanalValue {
-  if (raw === null) return { value: null, sqlType: column.sqlTypeWhenNull };
+  const value = canalText(column, raw);
+  return { value, sqlType: canalSqlType(column, value) };
+}
+
+/** Canal's text for a decoded value, null for SQL NULL: toCanalValue(column, raw).value without the object. */
+export function canalText(column: CanalColumn, raw: unknown): string | null {
+  if (raw === null) return null;
   const kind = column.value;
-  const value = (textValue: string): CanalValue => ({ value: textValue, sqlType: column.sqlType });
   switch (kind.kind) {
-    case 'integer': {
-      const integer = integerText(column, raw);
-      const range = SIGNED_RANGE[kind.byteWidth];
-      return kind.unsigned && BigInt(integer) > range.max ? { value: integer, sqlType: range.widerSqlType } : value(integer);
-    }
+    case 'integer':
+      return integerText(column, raw);
     case 'decimal':
-      return value(decimalText(column, raw, kind.scale));
+      return decimalText(column, raw, kind.scale);
     case 'float':
-      return value(javaFloatToString(floatingValue(column, raw)));
+      return javaFloatToString(floatingValue(column, raw));
     case 'double':
-      return value(javaDoubleToString(floatingValue(column, raw)));
+      return javaDoubleToString(floatingValue(column, raw));
     case 'bit':
-      return value(bitText(column, raw));
+      return bitText(column, raw);
     case 'temporal':
-      return value(temporalText(column, raw, kind.fractionDigits));
+      return temporalText(column, raw, kind.fractionDigits);
     case 'year':
-      return value(yearText(column, raw));
+      return yearText(column, raw);
     case 'text':
-      return value(text(column, raw));
+      return text(column, raw);
     case 'bytes':
-      return value(bytesText(column, raw));
+      return bytesText(column, raw);
     case 'enum':
-      return value(enumText(column, raw, kind.labels, kind.zongjiLabels));
+      return enumText(column, raw, kind.labels, kind.zongjiLabels);
     case 'set':
-      return value(setText(column, raw, kind.labels, kind.zongjiLabels));
+      return setText(column, raw, kind.labels, kind.zongjiLabels);
     case 'json':
       if (typeof raw !== 'string') throw new ColumnValueError(column, raw, 'expected JSON text (set jsonStrings: true)');
-      return value(raw);
+      return raw;
   }
+}
+
+/** The sqlType Canal reports for a value whose Canal text (canalText) is `value`: toCanalValue(column, raw).sqlType. */
+export function canalSqlType(column: CanalColumn, value: string | null): number {
+  if (value === null) return column.sqlTypeWhenNull;
+  const kind = column.value;
+  if (kind.kind === 'integer' && kind.unsigned) {
+    const range = SIGNED_RANGE[kind.byteWidth];
+    // Up to 15 digits a Number is exact; longer texts compare as BigInt.
+    if (value.length <= 15 ? Number(value) > Number(range.max) : BigInt(value) > range.max) return range.widerSqlType;
+  }
+  return column.sqlType;
 }
