@@ -15,6 +15,13 @@ import { ensureTopics } from '../../connectors/kafka/topics.js';
 import { runtimeMetrics } from './metrics.js';
 import { changelogTopic, type Emitted, type PartitionProcessor, type StageSpec } from './stage.js';
 
+/**
+ * Changelog key of the next input offset, written in the same transaction as the state: the
+ * authoritative resume point. (The group's committed offset can read stale right after a commit,
+ * since kafkajs cannot ask for stable offsets, KIP-447's require_stable.)
+ */
+const OFFSET_KEY = '\u0000offset';
+
 interface PartitionTask {
   partition: number;
   processor: PartitionProcessor;
@@ -87,12 +94,12 @@ export class StageWorker {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }: { payload: { memberAssignment: Record<string, number[]> } }) => {
       // After a rebalance the consumer resumes every partition, kept ones too, from its committed
       // offset: uncommitted work is aborted and state rebuilt from the changelog to match.
-      for (const partition of [...this.tasks.keys()]) void this.dropTask(partition, 'rebalance');
+      for (const partition of [...this.tasks.keys()]) this.retire(partition, 'rebalance');
       this.log.info({ stage: this.spec.name, partitions: payload.memberAssignment[this.spec.input] ?? [] }, 'partitions assigned');
     });
     consumer.on(consumer.events.CRASH, ({ payload }: { payload: { error: Error } }) => {
       this.log.error({ err: payload.error.message }, 'consumer crashed; state is rebuilt from the changelog on restart');
-      for (const partition of [...this.tasks.keys()]) void this.dropTask(partition, 'crash');
+      for (const partition of [...this.tasks.keys()]) this.retire(partition, 'crash');
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.spec.input, fromBeginning: true });
@@ -115,6 +122,8 @@ export class StageWorker {
   private async onBatch({ batch, isRunning, isStale, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
     const task = this.tasks.get(batch.partition) ?? (await this.openTask(batch.partition));
     await this.enqueue(task, async () => {
+      // Retired while this batch waited (a rebalance): the partition's next batch opens a fresh task.
+      if (this.tasks.get(batch.partition) !== task) return;
       try {
         const out: Emitted[] = [];
         let last: string | undefined;
@@ -161,16 +170,14 @@ export class StageWorker {
 
   /** A checkpoint: state changes and the next offset join the open transaction, which commits. */
   private async commit(task: PartitionTask): Promise<void> {
-    if (task.transaction === undefined || task.nextOffset === undefined) return;
+    if (task.transaction === undefined || task.nextOffset === undefined || this.tasks.get(task.partition) !== task) return;
     const started = process.hrtime.bigint();
-    const changes = task.processor.changes();
-    if (changes.length > 0) {
-      await task.transaction.send({
-        topic: this.changelog,
-        acks: -1,
-        messages: changes.map(([key, value]) => ({ key, value, partition: task.partition })),
-      });
-    }
+    const changes = [...task.processor.changes(), [OFFSET_KEY, task.nextOffset] as const];
+    await task.transaction.send({
+      topic: this.changelog,
+      acks: -1,
+      messages: changes.map(([key, value]) => ({ key, value, partition: task.partition })),
+    });
     await task.transaction.sendOffsets({
       consumerGroupId: this.groupId,
       topics: [{ topic: this.spec.input, partitions: [{ partition: task.partition, offset: task.nextOffset }] }],
@@ -199,18 +206,10 @@ export class StageWorker {
       if (message.value === null) state.delete(key);
       else state.set(key, message.value.toString());
     }, { partition });
+    const committedOffset = BigInt(state.get(OFFSET_KEY) ?? '0');
+    state.delete(OFFSET_KEY);
     const processor = this.spec.createProcessor(partition);
     processor.restore(state);
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let committedOffset = 0n;
-    try {
-      const [committed] = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.spec.input] });
-      const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-      committedOffset = BigInt(offset) < 0n ? 0n : BigInt(offset);
-    } finally {
-      await admin.disconnect();
-    }
     const task: PartitionTask = { partition, processor, producer, transaction: undefined, nextOffset: undefined, committedOffset, lastCommit: Date.now(), queue: Promise.resolve(), timer: undefined };
     this.tasks.set(partition, task);
     this.metrics.restores.inc({ stage: this.spec.name });
@@ -218,13 +217,29 @@ export class StageWorker {
     return task;
   }
 
+  /**
+   * Forgets a task at once (the next batch of its partition opens a fresh one, whose producer fences
+   * this one) and aborts its work after whatever it is doing now.
+   */
+  private retire(partition: number, why: string): void {
+    const task = this.tasks.get(partition);
+    if (task === undefined) return;
+    this.tasks.delete(partition);
+    void this.enqueue(task, () => this.close(task, why)).catch(() => undefined);
+  }
+
+  private async close(task: PartitionTask, why: string): Promise<void> {
+    if (task.timer !== undefined) clearTimeout(task.timer);
+    await task.transaction?.abort().catch(() => undefined);
+    task.transaction = undefined;
+    await task.producer.disconnect().catch(() => undefined);
+    this.log.info({ stage: this.spec.name, partition: task.partition, why }, 'partition task closed');
+  }
+
   private async dropTask(partition: number, why: string): Promise<void> {
     const task = this.tasks.get(partition);
     if (task === undefined) return;
     this.tasks.delete(partition);
-    if (task.timer !== undefined) clearTimeout(task.timer);
-    await task.transaction?.abort().catch(() => undefined);
-    await task.producer.disconnect().catch(() => undefined);
-    this.log.info({ stage: this.spec.name, partition, why }, 'partition task closed');
+    await this.close(task, why);
   }
 }
