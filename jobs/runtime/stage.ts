@@ -20,8 +20,6 @@ export type StateChange = readonly [stateKey: string, json: string | null];
 export interface PartitionProcessor {
   /** One input record; may emit records (results, late data, dead letters). */
   onRecord(message: KafkaMessage): Emitted[];
-  /** After each batch: fire what the advanced watermark completes. */
-  onBatchEnd(): Emitted[];
   /** State changed since the last call, to append to the changelog at a checkpoint. */
   changes(): StateChange[];
   /** Rebuild from the changelog (latest JSON per state key). */

@@ -79,10 +79,6 @@ class WindowStageProcessor<E, Acc, Out, Saved> implements PartitionProcessor {
     return outputs;
   }
 
-  onBatchEnd(): Emitted[] {
-    return [];
-  }
-
   changes(): StateChange[] {
     const extra: ExtraState = { watermarks: this.watermarks.snapshot(), deadLetters: this.deadLetters };
     const next = encodeSnapshot(this.operator.snapshot(), extra);

@@ -10,6 +10,7 @@
  */
 import type { Consumer, EachBatchPayload, Kafka, Producer, Transaction } from 'kafkajs';
 import type { Logger } from '../../connectors/observability/logger.js';
+import { produceRequests } from '../../connectors/kafka/produce-requests.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
 import { ensureTopics } from '../../connectors/kafka/topics.js';
 import { runtimeMetrics } from './metrics.js';
@@ -40,19 +41,6 @@ interface PartitionTask {
 export interface WorkerOptions {
   /** Bounds on what one fetch brings per partition (backpressure: a batch is processed before the next fetch). */
   maxBytesPerPartition?: number;
-}
-
-function groupByTopic(records: Emitted[]): Array<{ topic: string; messages: Array<{ key: string | null; value: string | null; partition?: number; headers?: Record<string, string> }> }> {
-  const byTopic = new Map<string, Array<{ key: string | null; value: string | null; partition?: number; headers?: Record<string, string> }>>();
-  for (const r of records) {
-    let list = byTopic.get(r.topic);
-    if (list === undefined) {
-      list = [];
-      byTopic.set(r.topic, list);
-    }
-    list.push({ key: r.key, value: r.value, ...(r.partition !== undefined ? { partition: r.partition } : {}), ...(r.headers ? { headers: r.headers } : {}) });
-  }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 export class StageWorker {
@@ -134,13 +122,9 @@ export class StageWorker {
           last = message.offset;
         }
         if (last === undefined) return;
-        for (const e of task.processor.onBatchEnd()) out.push(e);
         this.metrics.recordsIn.inc({ stage: this.spec.name }, batch.messages.length);
         task.transaction ??= await task.producer.transaction();
-        // Requests of at most 1000 records: kafkajs groups a request's records per partition in O(n²).
-        for (let i = 0; i < out.length; i += 1000) {
-          await task.transaction.sendBatch({ acks: -1, topicMessages: groupByTopic(out.slice(i, i + 1000)) });
-        }
+        for (const topicMessages of produceRequests(out)) await task.transaction.sendBatch({ acks: -1, topicMessages });
         this.metrics.recordsOut.inc({ stage: this.spec.name }, out.length);
         task.nextOffset = (BigInt(last) + 1n).toString();
         // Moves only the fetch position (autoCommit is off): unresolved records would be fetched

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { produceRequests, type TopicRecord } from './produce-requests.js';
+
+const rec = (topic: string, i: number, size = 1): TopicRecord => ({ topic, key: String(i), value: 'x'.repeat(size) });
+
+describe('produceRequests', () => {
+  it('groups by topic and keeps order within each request', () => {
+    const [first, ...rest] = produceRequests([rec('a', 1), rec('b', 2), rec('a', 3)]);
+    expect(rest).toEqual([]);
+    expect(first?.map((t) => [t.topic, t.messages.map((m) => m.key)])).toEqual([['a', ['1', '3']], ['b', ['2']]]);
+  });
+
+  it('caps requests at 1000 records and at 2 Mi chars, never empty', () => {
+    expect(produceRequests(Array.from({ length: 2500 }, (_, i) => rec('a', i))).map((r) => r[0]?.messages.length)).toEqual([1000, 1000, 500]);
+    expect(produceRequests([rec('a', 1, 3 * 1024 * 1024), rec('a', 2)]).map((r) => r[0]?.messages.length)).toEqual([1, 1]);
+    expect(produceRequests([])).toEqual([]);
+  });
+});
