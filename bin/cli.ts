@@ -110,7 +110,7 @@ jobs
   .action(async (o: { input: string; output: string; name: string; size: string; slide: string; outOfOrderness: string; allowedLateness: string; checkpoint: string }) => {
     const c = config();
     const { slidingSumJob } = await import('../jobs/sliding-sum.js');
-    const { runStage } = await import('../jobs/main.js');
+    const { runJob } = await import('../jobs/main.js');
     const { createKafka } = await import('../connectors/kafka/client.js');
     const { createLogger } = await import('../connectors/observability/logger.js');
     const admin = createKafka(c, 'jobs-admin', createLogger('jobs', c.logLevel)).admin();
@@ -125,7 +125,7 @@ jobs
       }
       return n;
     };
-    await runStage(c, slidingSumJob({
+    const stage = slidingSumJob({
       name: o.name,
       input: o.input,
       output: o.output,
@@ -135,7 +135,8 @@ jobs
       outOfOrdernessMs: int('out-of-orderness', o.outOfOrderness),
       allowedLatenessMs: int('allowed-lateness', o.allowedLateness),
       checkpointIntervalMs: int('checkpoint', o.checkpoint),
-    }));
+    });
+    await runJob(c, { name: stage.name, stages: [stage] });
   });
 
 await program.parseAsync(process.argv);

@@ -51,7 +51,7 @@ export function slidingSumJob(o: SlidingSumOptions): StageSpec {
     createProcessor: windowStage({
       parse: (message) => parseEvent(message.value),
       window: { assigner: slidingWindows(o.sizeMs ?? 3_600_000, o.slideMs ?? 300_000), aggregate: sumDecimal(0), allowedLateness: o.allowedLatenessMs ?? 0 },
-      outOfOrdernessMs: o.outOfOrdernessMs ?? 5000,
+      watermarks: { outOfOrdernessMs: o.outOfOrdernessMs ?? 5000 },
       output: {
         topic: o.output,
         encode: (r: WindowResult<string | null>) => ({

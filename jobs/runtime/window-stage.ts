@@ -1,113 +1,105 @@
 /**
- * A keyed event-time window aggregation as a stage processor: parse → watermark → window operator
+ * A keyed event-time window aggregation as a stage processor: parse → window operator
  * (jobs/runtime/core) → results to the output topic, late records to the late topic, unparseable
- * records to the dead-letter topic. State is checkpointed one changelog record per key.
+ * records to the dead-letter topic.
  */
 import type { KafkaMessage } from 'kafkajs';
 import {
-  BoundedOutOfOrdernessWatermarks,
   createWindowOperator,
   restoreWindowOperator,
-  type BoundedOutOfOrdernessSnapshot,
   type Sign,
   type WindowOperator,
   type WindowOperatorOptions,
   type WindowOperatorSnapshot,
   type WindowOutput,
   type WindowResult,
+  type WindowRetraction,
 } from './core/index.js';
-import { decodeSnapshot, diffRecords, encodeSnapshot } from './changelog-codec.js';
-import type { Emitted, PartitionProcessor, StateChange } from './stage.js';
+import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { EventTimeProcessor, type ProcessResult, type WatermarkSource } from './event-time-processor.js';
+import { toJson } from './json.js';
+import type { Emitted, PartitionProcessor, StageContext } from './stage.js';
 
 export type ParseResult<E> = { ok: true; key: string; timestamp: number; value: E; sign?: Sign } | { ok: false; reason: string };
 
 export interface WindowStageOptions<E, Acc, Out, Saved> {
   parse(message: KafkaMessage): ParseResult<E>;
   window: WindowOperatorOptions<E, Acc, Out, Saved>;
-  /** Flink's forBoundedOutOfOrderness: watermark = max event time − this − 1. */
-  outOfOrdernessMs: number;
-  output: { topic: string; encode(result: WindowResult<Out>): { key: string; value: string } };
+  watermarks: WatermarkSource;
+  output: {
+    topic: string;
+    encode(result: WindowResult<Out>): { key: string; value: string };
+    /** A window's result withdrawn (its last element retracted); default: a tombstone for key [key, start, end]. */
+    encodeRetraction?(retraction: WindowRetraction): { key: string; value: string | null };
+  };
   lateTopic: string;
   deadLetterTopic: string;
 }
 
-interface ExtraState {
-  watermarks: BoundedOutOfOrdernessSnapshot;
-  deadLetters: number;
+/** Parses an internal-topic record (envelope.ts) whose value the window aggregates. */
+export function envelopeParser<E>(value: (v: unknown) => E): (message: KafkaMessage) => ParseResult<E> {
+  return (message) => {
+    const { key, envelope } = decodeEnvelope(message);
+    return { ok: true, key, timestamp: envelope.t, value: value(envelope.v) };
+  };
 }
 
-/** JSON with bigints as decimal text (exact sums and keys survive). */
-function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+export function windowStage<E, Acc, Out, Saved>(opts: WindowStageOptions<E, Acc, Out, Saved>): (context: StageContext) => PartitionProcessor {
+  return (context) => new WindowStageProcessor(opts, context);
 }
 
-export function windowStage<E, Acc, Out, Saved>(opts: WindowStageOptions<E, Acc, Out, Saved>): (partition: number) => PartitionProcessor {
-  return () => new WindowStageProcessor(opts);
+/** A window result on an internal topic (the envelope's value), for a downstream stage such as TopN. */
+export interface WindowResultValue {
+  kind: 'result' | 'update' | 'retract';
+  key: string;
+  start: number;
+  end: number;
+  value?: unknown;
 }
 
-class WindowStageProcessor<E, Acc, Out, Saved> implements PartitionProcessor {
+/**
+ * Output options that chain window results into another stage: keyed by `partitionKey(key)` (the
+ * TopN group), stamped with the window's max timestamp end − 1 as Flink stamps window results.
+ */
+export function windowResultsTo<Out>(topic: string, partitionKey: (key: string) => string): WindowStageOptions<unknown, unknown, Out, unknown>['output'] {
+  const encode = (r: WindowResultValue): { key: string; value: string } => ({ key: partitionKey(r.key), value: encodeEnvelope({ t: r.end - 1, v: r }) });
+  return {
+    topic,
+    encode: (r) => encode({ kind: r.kind, key: r.key, start: r.window.start, end: r.window.end, value: r.value }),
+    encodeRetraction: (r) => encode({ kind: 'retract', key: r.key, start: r.window.start, end: r.window.end }),
+  };
+}
+
+const tombstone = (r: WindowRetraction): { key: string; value: null } => ({ key: JSON.stringify([r.key, r.window.start, r.window.end]), value: null });
+
+class WindowStageProcessor<E, Acc, Out, Saved> extends EventTimeProcessor<WindowOperatorSnapshot<Saved>> {
   private operator: WindowOperator<E, Out, WindowOperatorSnapshot<Saved>>;
-  private watermarks: BoundedOutOfOrdernessWatermarks;
-  private deadLetters = 0;
-  /** JSON last written to the changelog per state key, to write only what changed. */
-  private written = new Map<string, string>();
 
-  constructor(private readonly opts: WindowStageOptions<E, Acc, Out, Saved>) {
+  constructor(private readonly opts: WindowStageOptions<E, Acc, Out, Saved>, context: StageContext) {
+    super(opts.watermarks, opts.deadLetterTopic, context);
     this.operator = createWindowOperator(opts.window);
-    this.watermarks = new BoundedOutOfOrdernessWatermarks(opts.outOfOrdernessMs);
   }
 
-  onRecord(message: KafkaMessage): Emitted[] {
-    let parsed: ParseResult<E>;
-    try {
-      parsed = this.opts.parse(message);
-    } catch (err) {
-      parsed = { ok: false, reason: err instanceof Error ? err.message : String(err) };
-    }
-    if (!parsed.ok) return [this.deadLetter(message, parsed.reason)];
-    let outputs: Emitted[];
-    try {
-      outputs = this.emit(this.operator.process(parsed.key, parsed.timestamp, parsed.value, parsed.sign ?? 1));
-    } catch (err) {
-      // One record the operator rejects (say, a timestamp out of range) must not stop the stage.
-      return [this.deadLetter(message, err instanceof Error ? err.message : String(err))];
-    }
-    this.watermarks.onEvent(parsed.timestamp);
-    // The watermark moves after every record, not per fetched batch, so what is late and when a
-    // window fires depend only on the partition's record order: a replay emits exactly the same.
-    for (const e of this.emit(this.operator.advanceWatermark(this.watermarks.currentWatermark()))) outputs.push(e);
-    return outputs;
+  protected process(message: KafkaMessage): ProcessResult {
+    const parsed = this.opts.parse(message);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return { outputs: this.emit(this.operator.process(parsed.key, parsed.timestamp, parsed.value, parsed.sign ?? 1)), timestamp: parsed.timestamp };
   }
 
-  changes(): StateChange[] {
-    const extra: ExtraState = { watermarks: this.watermarks.snapshot(), deadLetters: this.deadLetters };
-    const next = encodeSnapshot(this.operator.snapshot(), extra);
-    const out = diffRecords(this.written, next);
-    this.written = next;
-    return out;
+  protected advance(watermark: number): Emitted[] {
+    return this.emit(this.operator.advanceWatermark(watermark));
   }
 
-  restore(state: ReadonlyMap<string, string>): void {
-    this.written = new Map(state);
-    const decoded = decodeSnapshot<WindowOperatorSnapshot<Saved>>(state);
-    if (decoded === undefined) return;
-    const extra = decoded.extra as ExtraState;
-    this.operator = restoreWindowOperator(this.opts.window, decoded.snapshot);
-    this.watermarks = BoundedOutOfOrdernessWatermarks.restore(this.opts.outOfOrdernessMs, extra.watermarks);
-    this.deadLetters = extra.deadLetters;
+  protected snapshotState(): WindowOperatorSnapshot<Saved> {
+    return this.operator.snapshot();
   }
 
-  stats(): { stateKeys: number; watermark: number; late: number } {
-    return { stateKeys: this.written.size, watermark: this.operator.currentWatermark, late: this.operator.lateCount };
+  protected restoreState(snapshot: WindowOperatorSnapshot<Saved>): void {
+    this.operator = restoreWindowOperator(this.opts.window, snapshot);
   }
 
-  private deadLetter(message: KafkaMessage, reason: string): Emitted {
-    this.deadLetters += 1;
-    return {
-      topic: this.opts.deadLetterTopic,
-      key: message.key?.toString() ?? null,
-      value: toJson({ reason, offset: message.offset, value: message.value?.toString('base64') ?? null }),
-    };
+  protected lateCount(): number {
+    return this.operator.lateCount;
   }
 
   private emit(outputs: readonly WindowOutput<E, Out>[]): Emitted[] {
@@ -117,10 +109,9 @@ class WindowStageProcessor<E, Acc, Out, Saved> implements PartitionProcessor {
         // Flink's late-data side output, as a topic: never silently dropped.
         out.push({ topic: this.opts.lateTopic, key: o.key, value: toJson({ reason: o.reason, key: o.key, timestamp: o.timestamp, sign: o.sign, record: o.record }) });
       } else if (o.kind === 'retract') {
-        out.push({ topic: this.opts.output.topic, key: JSON.stringify([o.key, o.window.start, o.window.end]), value: null });
+        out.push({ topic: this.opts.output.topic, ...(this.opts.output.encodeRetraction ?? tombstone)(o) });
       } else {
-        const encoded = this.opts.output.encode(o);
-        out.push({ topic: this.opts.output.topic, key: encoded.key, value: encoded.value });
+        out.push({ topic: this.opts.output.topic, ...this.opts.output.encode(o) });
       }
     }
     return out;

@@ -14,7 +14,9 @@ import { produceRequests } from '../../connectors/kafka/produce-requests.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
 import { ensureTopics } from '../../connectors/kafka/topics.js';
 import { runtimeMetrics } from './metrics.js';
-import { changelogTopic, type Emitted, type PartitionProcessor, type StageSpec } from './stage.js';
+import { MIN_TIMESTAMP } from './core/index.js';
+import { changelogTopic, producerId, type Emitted, type PartitionProcessor, type StageSpec } from './stage.js';
+import { readWatermarkMarker, watermarkMarkers } from './watermark-marker.js';
 
 /**
  * Changelog key of the next input offset, written in the same transaction as the state: the
@@ -36,15 +38,28 @@ interface PartitionTask {
   /** serialises batches and timer-driven commits of this partition */
   queue: Promise<unknown>;
   timer: NodeJS.Timeout | undefined;
+  /** processing time of the last input record (or of the task's start) */
+  lastRecordAt: number;
+  /** the watermark last forwarded downstream, and whether downstream was told this task is idle */
+  forwarded: number;
+  idle: boolean;
 }
 
 export interface WorkerOptions {
   /** Bounds on what one fetch brings per partition (backpressure: a batch is processed before the next fetch). */
   maxBytesPerPartition?: number;
+  /** Upstream tasks forwarding watermarks into the input (see job.ts); none for a source stage. */
+  upstream?: readonly string[];
 }
 
 export class StageWorker {
   private readonly tasks = new Map<number, PartitionTask>();
+  private readonly opening = new Map<number, Promise<PartitionTask | undefined>>();
+  /** counts rebalances: a task whose opening spans one is not used */
+  private generation = 0;
+  /** internal topics this stage feeds, which receive its watermark */
+  private readonly watermarkOutputs: ReadonlyArray<{ topic: string; partitions: number }>;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly groupId: string;
   private readonly changelog: string;
   private readonly metrics = runtimeMetrics();
@@ -53,6 +68,7 @@ export class StageWorker {
   constructor(private readonly kafka: Kafka, private readonly spec: StageSpec, private readonly log: Logger, private readonly options: WorkerOptions = {}) {
     this.groupId = `rtdw-${spec.name}`;
     this.changelog = changelogTopic(spec);
+    this.watermarkOutputs = spec.outputs.filter((o) => o.forwardWatermarks === true);
   }
 
   async start(): Promise<void> {
@@ -82,8 +98,14 @@ export class StageWorker {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }: { payload: { memberAssignment: Record<string, number[]> } }) => {
       // After a rebalance the consumer resumes every partition, kept ones too, from its committed
       // offset: uncommitted work is aborted and state rebuilt from the changelog to match.
+      this.generation += 1;
       for (const partition of [...this.tasks.keys()]) this.retire(partition, 'rebalance');
-      this.log.info({ stage: this.spec.name, partitions: payload.memberAssignment[this.spec.input] ?? [] }, 'partitions assigned');
+      const assigned = payload.memberAssignment[this.spec.input] ?? [];
+      this.log.info({ stage: this.spec.name, partitions: assigned }, 'partitions assigned');
+      // Opened now rather than at their first record, so a partition without records can go idle.
+      for (const partition of assigned) {
+        this.ensureTask(partition).catch((err: unknown) => this.log.warn({ err: (err as Error).message, partition }, 'opening a partition task failed; retried at its next batch'));
+      }
     });
     consumer.on(consumer.events.CRASH, ({ payload }: { payload: { error: Error } }) => {
       this.log.error({ err: payload.error.message }, 'consumer crashed; state is rebuilt from the changelog on restart');
@@ -91,10 +113,22 @@ export class StageWorker {
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.spec.input, fromBeginning: true });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // Partitions are processed side by side (each task serialises its own batches), so one
+      // partition's large batch does not starve the others into looking idle.
+      partitionsConsumedConcurrently: 4,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    const idleTimeoutMs = this.spec.idleTimeoutMs;
+    if (idleTimeoutMs !== undefined && this.watermarkOutputs.length > 0) {
+      this.idleTimer = setInterval(() => this.markIdleTasks(idleTimeoutMs), Math.min(1000, Math.max(10, idleTimeoutMs / 4)));
+    }
   }
 
   async stop(): Promise<void> {
+    if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
     await this.consumer?.stop();
     for (const task of this.tasks.values()) await this.enqueue(task, () => this.commit(task));
     for (const partition of [...this.tasks.keys()]) await this.dropTask(partition, 'stopped');
@@ -108,7 +142,9 @@ export class StageWorker {
   }
 
   private async onBatch({ batch, isRunning, isStale, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
-    const task = this.tasks.get(batch.partition) ?? (await this.openTask(batch.partition));
+    const task = await this.ensureTask(batch.partition);
+    // Rebalanced while the task opened: the batch is fetched again if the partition is still ours.
+    if (task === undefined) return;
     await this.enqueue(task, async () => {
       // Retired while this batch waited (a rebalance): the partition's next batch opens a fresh task.
       if (this.tasks.get(batch.partition) !== task) return;
@@ -118,11 +154,15 @@ export class StageWorker {
         for (const message of batch.messages) {
           if (!isRunning() || isStale()) break;
           if (BigInt(message.offset) < task.committedOffset) continue;
-          for (const e of task.processor.onRecord(message)) out.push(e);
+          const marker = readWatermarkMarker(message);
+          const emitted = marker === undefined ? task.processor.onRecord(message) : task.processor.onWatermark(marker.producer, marker.watermark);
+          for (const e of emitted) out.push(e);
           last = message.offset;
         }
         if (last === undefined) return;
+        task.lastRecordAt = Date.now();
         this.metrics.recordsIn.inc({ stage: this.spec.name }, batch.messages.length);
+        for (const e of this.forwardWatermark(task)) out.push(e);
         task.transaction ??= await task.producer.transaction();
         for (const topicMessages of produceRequests(out)) await task.transaction.sendBatch({ acks: -1, topicMessages });
         this.metrics.recordsOut.inc({ stage: this.spec.name }, out.length);
@@ -152,20 +192,62 @@ export class StageWorker {
     }, this.spec.checkpointIntervalMs ?? 1000);
   }
 
+  /**
+   * Markers of this task's watermark for the stages it feeds, after the records they cover, when
+   * it moved (or the task was idle: a marker makes it active again downstream).
+   */
+  private forwardWatermark(task: PartitionTask): Emitted[] {
+    if (this.watermarkOutputs.length === 0) return [];
+    const watermark = task.processor.outputWatermark();
+    if (watermark === MIN_TIMESTAMP || (watermark <= task.forwarded && !task.idle)) return [];
+    task.forwarded = watermark;
+    task.idle = false;
+    return watermarkMarkers({ producer: producerId(this.spec.name, task.partition), watermark }, this.watermarkOutputs);
+  }
+
+  /**
+   * Processing-time idleness (Flink's withIdleness): a task without input for the timeout tells
+   * the stages it feeds to leave it out of their watermark until its next marker.
+   */
+  private markIdleTasks(idleTimeoutMs: number): void {
+    const now = Date.now();
+    for (const task of this.tasks.values()) {
+      if (task.idle || now - task.lastRecordAt < idleTimeoutMs) continue;
+      void this.enqueue(task, async () => {
+        if (task.idle || this.tasks.get(task.partition) !== task || Date.now() - task.lastRecordAt < idleTimeoutMs) return;
+        task.transaction ??= await task.producer.transaction();
+        for (const topicMessages of produceRequests(watermarkMarkers({ producer: producerId(this.spec.name, task.partition), watermark: null }, this.watermarkOutputs))) {
+          await task.transaction.sendBatch({ acks: -1, topicMessages });
+        }
+        task.idle = true;
+        await this.commit(task);
+        this.log.info({ stage: this.spec.name, partition: task.partition, idleMs: Date.now() - task.lastRecordAt }, 'partition idle: downstream watermarks no longer wait for it');
+      }).catch((err: unknown) => {
+        this.log.error({ err: (err as Error).message, partition: task.partition }, 'idle marker failed');
+        void this.dropTask(task.partition, 'failed');
+      });
+    }
+  }
+
   /** A checkpoint: state changes and the next offset join the open transaction, which commits. */
   private async commit(task: PartitionTask): Promise<void> {
-    if (task.transaction === undefined || task.nextOffset === undefined || this.tasks.get(task.partition) !== task) return;
+    if (task.transaction === undefined || this.tasks.get(task.partition) !== task) return;
     const started = process.hrtime.bigint();
-    const changes = [...task.processor.changes(), [OFFSET_KEY, task.nextOffset] as const];
-    await task.transaction.send({
-      topic: this.changelog,
-      acks: -1,
-      messages: changes.map(([key, value]) => ({ key, value, partition: task.partition })),
-    });
-    await task.transaction.sendOffsets({
-      consumerGroupId: this.groupId,
-      topics: [{ topic: this.spec.input, partitions: [{ partition: task.partition, offset: task.nextOffset }] }],
-    });
+    const changes = task.processor.changes();
+    if (task.nextOffset !== undefined) changes.push([OFFSET_KEY, task.nextOffset]);
+    if (changes.length > 0) {
+      await task.transaction.send({
+        topic: this.changelog,
+        acks: -1,
+        messages: changes.map(([key, value]) => ({ key, value, partition: task.partition })),
+      });
+    }
+    if (task.nextOffset !== undefined) {
+      await task.transaction.sendOffsets({
+        consumerGroupId: this.groupId,
+        topics: [{ topic: this.spec.input, partitions: [{ partition: task.partition, offset: task.nextOffset }] }],
+      });
+    }
     await task.transaction.commit();
     task.transaction = undefined;
     task.lastCommit = Date.now();
@@ -174,12 +256,29 @@ export class StageWorker {
     this.metrics.commitSeconds.observe({ stage: this.spec.name }, Number(process.hrtime.bigint() - started) / 1e9);
     this.metrics.stateKeys.set(labels, stats.stateKeys);
     this.metrics.watermark.set(labels, stats.watermark);
+    if (stats.watermark !== MIN_TIMESTAMP) this.metrics.watermarkLag.set(labels, (task.lastCommit - stats.watermark) / 1000);
     this.metrics.lateRecords.set(labels, stats.late);
     this.metrics.lastCheckpoint.set(labels, task.lastCommit / 1000);
   }
 
-  private async openTask(partition: number): Promise<PartitionTask> {
+  /**
+   * The partition's task, opening it (once, however many callers ask at the same time) if needed;
+   * undefined when a rebalance happened meanwhile.
+   */
+  private ensureTask(partition: number): Promise<PartitionTask | undefined> {
+    const task = this.tasks.get(partition);
+    if (task !== undefined) return Promise.resolve(task);
+    let opening = this.opening.get(partition);
+    if (opening === undefined) {
+      opening = this.openTask(partition).finally(() => this.opening.delete(partition));
+      this.opening.set(partition, opening);
+    }
+    return opening;
+  }
+
+  private async openTask(partition: number): Promise<PartitionTask | undefined> {
     const started = Date.now();
+    const generation = this.generation;
     // Connecting (InitProducerId) fences any previous owner of this partition and aborts its open transaction.
     const producer = this.kafka.producer({ transactionalId: `${this.groupId}-${this.spec.input}-${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
@@ -192,9 +291,14 @@ export class StageWorker {
     }, { partition });
     const committedOffset = BigInt(state.get(OFFSET_KEY) ?? '0');
     state.delete(OFFSET_KEY);
-    const processor = this.spec.createProcessor(partition);
+    if (generation !== this.generation) {
+      // The partition may belong to another worker now: a stale task must never write (its idle markers would be wrong).
+      await producer.disconnect().catch(() => undefined);
+      return undefined;
+    }
+    const processor = this.spec.createProcessor({ partition, upstream: this.options.upstream ?? [] });
     processor.restore(state);
-    const task: PartitionTask = { partition, processor, producer, transaction: undefined, nextOffset: undefined, committedOffset, lastCommit: Date.now(), queue: Promise.resolve(), timer: undefined };
+    const task: PartitionTask = { partition, processor, producer, transaction: undefined, nextOffset: undefined, committedOffset, lastCommit: Date.now(), queue: Promise.resolve(), timer: undefined, lastRecordAt: Date.now(), forwarded: MIN_TIMESTAMP, idle: false };
     this.tasks.set(partition, task);
     this.metrics.restores.inc({ stage: this.spec.name });
     this.log.info({ stage: this.spec.name, partition, stateEntries: state.size, committedOffset: committedOffset.toString(), ms: Date.now() - started }, 'partition state restored');

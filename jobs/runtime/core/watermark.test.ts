@@ -56,7 +56,27 @@ describe('WatermarkCombiner', () => {
     expect(combiner.update('a', 150)).toBe(150);
   });
 
-  it('does not advance when every input is idle', () => {
+  it('flushes the max across inputs when the last active input, holding the min, turns idle (Flink StatusWatermarkValve)', () => {
+    const combiner = new WatermarkCombiner(['a', 'b', 'never']);
+    combiner.update('a', 100);
+    combiner.update('b', 90);
+    expect(combiner.markIdle('a')).toBe(MIN_TIMESTAMP); // 'never' still holds it
+    expect(combiner.markIdle('b')).toBe(MIN_TIMESTAMP);
+    expect(combiner.markIdle('never')).toBe(100);
+    expect(combiner.markIdle('never')).toBe(100);
+    // an input that comes back behind does not pull it back
+    expect(combiner.update('b', 95)).toBe(100);
+    // the last input to turn idle was not holding the min: no flush
+    const noFlush = new WatermarkCombiner(['a', 'b']);
+    noFlush.update('a', 10);
+    noFlush.update('b', 100);
+    noFlush.markIdle('a');
+    noFlush.update('a', 20);
+    noFlush.markIdle('b');
+    expect(noFlush.markIdle('a')).toBe(100);
+  });
+
+  it('keeps the combined watermark when every input is idle and none is ahead', () => {
     const combiner = new WatermarkCombiner(['a', 'b']);
     combiner.update('a', 10);
     combiner.update('b', 100);

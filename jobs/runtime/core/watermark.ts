@@ -100,8 +100,21 @@ export class WatermarkCombiner {
 
   /** Excludes an input from the min until its next update, and returns the combined watermark. */
   markIdle(inputId: string): number {
-    this.input(inputId).idle = true;
-    this.combined = combine(this.combined, this.inputs.values());
+    const input = this.input(inputId);
+    if (input.idle) return this.combined;
+    input.idle = true;
+    let active = false;
+    let max = MIN_TIMESTAMP;
+    for (const other of this.inputs.values()) {
+      active ||= !other.idle;
+      if (other.watermark > max) max = other.watermark;
+    }
+    // Flink StatusWatermarkValve: once every channel is idle, and the last one held the min back, the max across channels is flushed
+    if (!active) {
+      if (input.watermark === this.combined && max > this.combined) this.combined = max;
+    } else {
+      this.combined = combine(this.combined, this.inputs.values());
+    }
     return this.combined;
   }
 

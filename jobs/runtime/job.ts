@@ -1,0 +1,76 @@
+/**
+ * A job: stages connected by Kafka topics. A stage whose key differs from its input's writes an
+ * internal topic keyed by the next key (repartitioning) and forwards its watermark into it; the
+ * stage reading that topic combines the watermarks of every task of every stage feeding it.
+ * Every worker process runs all stages; each stage is its own consumer group, so N processes
+ * share each stage's partitions and Kafka moves them (with their state) when one dies.
+ */
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '../../connectors/observability/logger.js';
+import { ensureTopics } from '../../connectors/kafka/topics.js';
+import { producerId, type StageOutput, type StageSpec } from './stage.js';
+import { StageWorker, type WorkerOptions } from './worker.js';
+
+export interface JobSpec {
+  name: string;
+  /** In data-flow order: a stage's internal outputs are created before the stages reading them start. */
+  stages: StageSpec[];
+}
+
+/** Per stage, the watermark producers ("<stage>/<partition>") of the stages forwarding into its input. */
+export async function resolveUpstream(kafka: Kafka, job: JobSpec): Promise<Map<string, string[]>> {
+  const names = new Set<string>();
+  for (const stage of job.stages) {
+    if (names.has(stage.name)) throw new Error(`job ${job.name}: two stages are named ${stage.name}`);
+    names.add(stage.name);
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const outputs = new Map<string, StageOutput>();
+    for (const output of job.stages.flatMap((s) => s.outputs)) {
+      const seen = outputs.get(output.topic);
+      if (seen !== undefined && seen.partitions !== output.partitions) throw new Error(`job ${job.name}: stages write ${output.topic} with ${seen.partitions} and ${output.partitions} partitions`);
+      outputs.set(output.topic, output);
+    }
+    await ensureTopics(admin, [...outputs.values()]);
+    const inputs = [...new Set(job.stages.map((s) => s.input))];
+    const meta = await admin.fetchTopicMetadata({ topics: inputs });
+    const partitions = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+    const upstream = new Map<string, string[]>();
+    for (const stage of job.stages) {
+      const producers: string[] = [];
+      for (const feeder of job.stages) {
+        if (!feeder.outputs.some((o) => o.forwardWatermarks === true && o.topic === stage.input)) continue;
+        const tasks = partitions.get(feeder.input) ?? 0;
+        if (tasks === 0) throw new Error(`job ${job.name}: input topic ${feeder.input} of stage ${feeder.name} does not exist`);
+        for (let p = 0; p < tasks; p++) producers.push(producerId(feeder.name, p));
+      }
+      upstream.set(stage.name, producers);
+    }
+    return upstream;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export class JobRunner {
+  private readonly workers: StageWorker[] = [];
+
+  constructor(private readonly kafka: Kafka, private readonly job: JobSpec, private readonly log: Logger, private readonly options: Omit<WorkerOptions, 'upstream'> = {}) {}
+
+  async start(): Promise<void> {
+    const upstream = await resolveUpstream(this.kafka, this.job);
+    for (const stage of this.job.stages) {
+      const worker = new StageWorker(this.kafka, stage, this.log, { ...this.options, upstream: upstream.get(stage.name) ?? [] });
+      this.workers.push(worker);
+      await worker.start();
+      this.log.info({ job: this.job.name, stage: stage.name, input: stage.input, upstreamTasks: upstream.get(stage.name)?.length ?? 0 }, 'stage running');
+    }
+  }
+
+  /** Stops the stages downstream first, each committing its open checkpoints. */
+  async stop(): Promise<void> {
+    for (const worker of [...this.workers].reverse()) await worker.stop();
+  }
+}

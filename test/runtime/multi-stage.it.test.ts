@@ -1,0 +1,217 @@
+/**
+ * A six-stage job on Kafka (test/support/graph-job.ts): repartitioning, watermarks carried across
+ * internal topics and combined over upstream tasks, an idle source partition, sliding windows,
+ * TopN and an interval join. Its outputs are checked against a model computed here from the input,
+ * once uninterrupted and once with two workers killed with -9 at random points and restarted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { repoRoot } from '../../schemas/config.js';
+import { readToEnd } from '../../connectors/kafka/read-to-end.js';
+import { config, uniqueName } from '../support/stack.js';
+import { JOIN_BOUNDS, OUT_OF_ORDERNESS, WINDOW, type Order, type Payment } from '../support/graph-job.js';
+
+const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+const orders = uniqueName('ms_orders');
+const payments = uniqueName('ms_payments');
+const ORDERS = 20_000;
+const BASE = Date.UTC(2026, 0, 1);
+/** one last record per non-empty source partition, far ahead, so every earlier window fires */
+const END = BASE + 100 * 3_600_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Workers that exited by themselves (not killed by the test): a crash fails the test at once. */
+const crashed: string[] = [];
+
+function worker(name: string): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/run-graph-job.ts', name, orders, payments], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  child.once('exit', (code, signal) => {
+    if (signal === null) crashed.push(`${name} exited with ${code}`);
+  });
+  return child;
+}
+
+async function killHard(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function readAll(topic: string): Promise<Array<{ key: string; value: string }>> {
+  const out: Array<{ key: string; value: string }> = [];
+  await readToEnd(kafka, topic, (m) => void out.push({ key: String(m.key), value: String(m.value) }));
+  return out;
+}
+
+/** Order-independent text of a record, for multiset comparison. */
+function topRecord(r: { key: string; value: string }): string {
+  const v = JSON.parse(r.value) as { kind: string; group: string; window: { start: number; end: number }; ranking: Array<{ rank: number; key: string; score: string }> };
+  return `${r.key} ${v.kind} ${v.group} ${v.window.start}-${v.window.end} ${v.ranking.map((i) => `${i.rank}:${i.key}=${i.score}`).join(',')}`;
+}
+
+function paidRecord(r: { key: string; value: string }): string {
+  const v = JSON.parse(r.value) as { order: string; payment: string; ts: number };
+  return `${r.key} ${v.order} ${v.payment} ${v.ts}`;
+}
+
+describe('multi-stage job on Kafka: repartitioning, watermark propagation, TopN, interval join', () => {
+  let admin: Admin;
+  const expectedTop: string[] = [];
+  const expectedPaid: string[] = [];
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    // Orders partition 2 stays empty: only idleness lets the downstream watermarks move.
+    await admin.createTopics({ topics: [{ topic: orders, numPartitions: 3 }, { topic: payments, numPartitions: 2 }], waitForLeaders: true });
+    // mulberry32: a seeded generator with all 32 bits usable
+    let seed = 11;
+    const rand = (n: number): number => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+    };
+    const provinces = ['Zhejiang', 'Jiangsu', 'Guangdong', 'Sichuan'];
+    const orderList: Order[] = [];
+    for (let i = 0; i < ORDERS; i++) {
+      const p = rand(10) < 5 ? 0 : rand(provinces.length);
+      // a few ms of disorder within each partition, well inside the 5 s bound: nothing is late
+      orderList.push({ id: `o${i}`, province: provinces[p] as string, city: `c${p}${rand(4 + p)}`, amount: 1 + rand(10_000), ts: BASE + i * 4000 + rand(1500) });
+    }
+    const paymentList: Payment[] = [];
+    for (const [i, o] of orderList.entries()) {
+      // some before the order or after 30 min (not joined), some orders paid twice
+      if (i % 10 < 7) paymentList.push({ id: `p${i}`, order: o.id, amount: o.amount, ts: o.ts + rand(42 * 60_000) - 2 * 60_000 });
+      if (i % 10 === 0) paymentList.push({ id: `p${i}b`, order: o.id, amount: 1, ts: o.ts + rand(35 * 60_000) });
+    }
+    paymentList.sort((a, b) => a.ts - b.ts);
+    const sentinels = [0, 1].map((p): Order => ({ id: `end${p}`, province: 'end', city: 'end', amount: 0, ts: END }));
+    const paymentSentinels = [0, 1].map((p): Payment => ({ id: `pend${p}`, order: 'none', amount: 0, ts: END }));
+
+    const producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    const send = async (topic: string, records: Array<{ partition: number; value: string }>): Promise<void> => {
+      for (let i = 0; i < records.length; i += 5000) await producer.send({ topic, acks: -1, messages: records.slice(i, i + 5000) });
+    };
+    const orderRecords = orderList.map((o, i) => ({ partition: i % 2, value: JSON.stringify(o) }));
+    orderRecords.splice(7000, 0, { partition: 0, value: 'not json' });
+    await send(orders, [...orderRecords, ...sentinels.map((o, p) => ({ partition: p, value: JSON.stringify(o) }))]);
+    await send(payments, [...paymentList.map((p, i) => ({ partition: i % 2, value: JSON.stringify(p) })), ...paymentSentinels.map((p, i) => ({ partition: i, value: JSON.stringify(p) }))]);
+    await producer.disconnect();
+
+    // The model. Final watermark: every source partition with data ends at END.
+    const finalWatermark = END - OUT_OF_ORDERNESS - 1;
+    const sums = new Map<string, Map<string, bigint>>(); // "province|start" -> city key -> sum
+    for (const o of [...orderList, ...sentinels]) {
+      const lastStart = o.ts - (o.ts % WINDOW.slide);
+      for (let start = lastStart; start > o.ts - WINDOW.size; start -= WINDOW.slide) {
+        const group = `${o.province}|${start}`;
+        const cities = sums.get(group) ?? new Map<string, bigint>();
+        sums.set(group, cities);
+        const key = `${o.province}|${o.city}`;
+        cities.set(key, (cities.get(key) ?? 0n) + BigInt(o.amount));
+      }
+    }
+    for (const [group, cities] of sums) {
+      const [province, startText] = group.split('|') as [string, string];
+      const start = Number(startText);
+      const end = start + WINDOW.size;
+      // fires at watermark >= end - 1
+      if (end - 1 > finalWatermark) continue;
+      const ranking = [...cities].sort(([ka, a], [kb, b]) => (a > b ? -1 : a < b ? 1 : ka < kb ? -1 : 1)).slice(0, 3);
+      expectedTop.push(`${province}|${start}|${end} result ${province} ${start}-${end} ${ranking.map(([k, s], i) => `${i + 1}:${k}=${s}`).join(',')}`);
+    }
+    const byOrder = new Map<string, Payment[]>();
+    for (const p of [...paymentList, ...paymentSentinels]) byOrder.set(p.order, [...(byOrder.get(p.order) ?? []), p]);
+    for (const o of [...orderList, ...sentinels]) {
+      for (const p of byOrder.get(o.id) ?? []) {
+        // bounds inclusive: o.ts + lower <= p.ts <= o.ts + upper
+        if (p.ts >= o.ts + JOIN_BOUNDS.lower && p.ts <= o.ts + JOIN_BOUNDS.upper) expectedPaid.push(`${o.id}|${p.id} ${o.id} ${p.id} ${Math.max(o.ts, p.ts)}`);
+      }
+    }
+    expectedTop.sort();
+    expectedPaid.sort();
+  });
+
+  afterAll(async () => {
+    await admin.disconnect();
+  });
+
+  /** Waits until the outputs hold as many records as the model, then a little longer for any excess. */
+  async function outputs(name: string, timeoutMs = 120_000): Promise<{ top: string[]; paid: string[] }> {
+    const deadline = Date.now() + timeoutMs;
+    const check = (): void => {
+      if (crashed.length > 0) throw new Error(`worker crashed: ${crashed.join('; ')}`);
+      if (Date.now() > deadline) throw new Error('the job created no output topics');
+    };
+    while ((await admin.listTopics()).filter((t) => t === `${name}-top3` || t === `${name}-paid`).length < 2) {
+      check();
+      await sleep(500);
+    }
+    for (;;) {
+      const top = (await readAll(`${name}-top3`)).map(topRecord).sort();
+      const paid = (await readAll(`${name}-paid`)).map(paidRecord).sort();
+      if (top.length >= expectedTop.length && paid.length >= expectedPaid.length) {
+        await sleep(3000);
+        return { top: (await readAll(`${name}-top3`)).map(topRecord).sort(), paid: (await readAll(`${name}-paid`)).map(paidRecord).sort() };
+      }
+      if (crashed.length > 0) throw new Error(`worker crashed: ${crashed.join('; ')}`);
+      if (Date.now() > deadline) return { top, paid };
+      await sleep(1000);
+    }
+  }
+
+  it('an uninterrupted run ranks the top 3 cities of every window and joins every payment within 30 min, nothing late', async () => {
+    expect(expectedTop.length).toBeGreaterThan(1000);
+    expect(expectedPaid.length).toBeGreaterThan(10_000);
+    const name = uniqueName('ms_ref');
+    const w = worker(name);
+    let result: { top: string[]; paid: string[] };
+    try {
+      result = await outputs(name);
+    } finally {
+      await stop(w);
+    }
+    expect(result.top).toEqual(expectedTop);
+    expect(result.paid).toEqual(expectedPaid);
+    expect(await readAll(`${name}-late`)).toEqual([]);
+    // the one malformed order, once per stage reading orders
+    expect((await readAll(`${name}-dead-letter`)).map((d) => (JSON.parse(d.value) as { reason: string }).reason)).toEqual([expect.stringContaining('not valid JSON'), expect.stringContaining('not valid JSON')]);
+  }, 300_000);
+
+  it('two workers, both killed with -9 at random points and restarted, write exactly the same', async () => {
+    const name = uniqueName('ms_kill');
+    let a = worker(name);
+    let b = worker(name);
+    await sleep(4000 + Math.random() * 3000);
+    await killHard(b);
+    await sleep(1000 + Math.random() * 3000);
+    await killHard(a);
+    a = worker(name);
+    await sleep(2000 + Math.random() * 2000);
+    b = worker(name);
+    let result: { top: string[]; paid: string[] };
+    try {
+      result = await outputs(name);
+    } finally {
+      await Promise.all([stop(a), stop(b)]);
+    }
+    expect(result.top).toEqual(expectedTop);
+    expect(result.paid).toEqual(expectedPaid);
+    expect(await readAll(`${name}-late`)).toEqual([]);
+  }, 300_000);
+});
