@@ -5,15 +5,29 @@ import { createLogger } from '../connectors/observability/logger.js';
 import { serveMetrics } from '../connectors/observability/metrics.js';
 import { JobRunner, type JobSpec } from './runtime/job.js';
 
+/** A graceful stop that takes longer ends like a crash: uncommitted work is redone by the next run, so nothing is lost. */
+const STOP_TIMEOUT_MS = 30_000;
+
 export async function runJob(config: RtdwConfig, job: JobSpec): Promise<void> {
   const log = createLogger(`job-${job.name}`, config.logLevel);
+  // Listening before the start, so a signal during the start stops the job once it has started;
+  // the stop's time limit runs from the signal, so even a start that hangs ends.
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        setTimeout(() => {
+          log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'stop did not finish in time; exiting, the next run resumes from the last checkpoint');
+          process.exit(1);
+        }, STOP_TIMEOUT_MS).unref();
+        resolve(signal);
+      });
+    }
+  });
   const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
   const runner = new JobRunner(createKafka(config, `job-${job.name}`, log), job, log);
   await runner.start();
-  await new Promise<void>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
-  });
-  log.info('stopping: committing open checkpoints');
+  const signal = await stopRequested;
+  log.info({ signal }, 'stopping: committing open checkpoints');
   await runner.stop();
   metrics?.close();
 }

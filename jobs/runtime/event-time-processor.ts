@@ -97,6 +97,10 @@ export abstract class EventTimeProcessor<Snapshot extends object> implements Par
     return this.watermark;
   }
 
+  isIdle(): boolean {
+    return this.combiner?.idle ?? false;
+  }
+
   changes(): StateChange[] {
     const extra: ExtraState = { generator: this.generator?.snapshot(), combiner: this.combiner?.snapshot(), watermark: this.watermark, deadLetters: this.deadLetters };
     const next = encodeSnapshot(this.snapshotState(), extra);

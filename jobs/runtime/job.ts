@@ -69,8 +69,13 @@ export class JobRunner {
     }
   }
 
-  /** Stops the stages downstream first, each committing its open checkpoints. */
+  /** Stops every stage, each committing its open checkpoints (each is exactly-once on its own, so in any order). */
   async stop(): Promise<void> {
-    for (const worker of [...this.workers].reverse()) await worker.stop();
+    await Promise.all(
+      this.workers.map(async (worker, i) => {
+        await worker.stop();
+        this.log.info({ job: this.job.name, stage: this.job.stages[i]?.name }, 'stage stopped');
+      }),
+    );
   }
 }

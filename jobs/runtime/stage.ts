@@ -33,6 +33,8 @@ export interface PartitionProcessor {
   onWatermark(producer: string, watermark: number | null): Emitted[];
   /** The event-time watermark this task has reached, which it forwards to the stages it feeds. */
   outputWatermark(): number;
+  /** Every upstream task is idle, so this task is too (a source stage's idleness is the worker's call). */
+  isIdle(): boolean;
   /** State changed since the last call, to append to the changelog at a checkpoint. */
   changes(): StateChange[];
   /** Rebuild from the changelog (latest JSON per state key). */
@@ -64,9 +66,10 @@ export interface StageSpec {
   /** How often a partition commits its transaction (outputs + changelog + offsets). */
   checkpointIntervalMs?: number;
   /**
-   * Processing time without input records after which a task tells the stages it feeds that it is
-   * idle, so it stops holding their watermark back (Flink's WatermarkStrategy.withIdleness).
-   * Omitted: never idle.
+   * For a source stage: processing time without input records, once caught up with its input
+   * partition, after which a task tells the stages it feeds that it is idle, so it stops holding
+   * their watermark back (Flink's WatermarkStrategy.withIdleness). Omitted: never idle. Stages
+   * behind internal topics are idle exactly when all their upstream tasks are, as in Flink.
    */
   idleTimeoutMs?: number;
 }

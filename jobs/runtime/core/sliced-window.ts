@@ -281,7 +281,8 @@ export class SlicedWindowOperator<In, Acc, Out, Saved> implements WindowOperator
 
   /**
    * One pass over the keys: first firings of the windows ending at `ends` (ascending), emitted window by window with
-   * keys in arrival order; then panes and emitted marks past cleanup are dropped (Flink WindowOperator.clearAllState).
+   * keys in sorted order (so a restored operator emits in the same order as an uninterrupted one); then panes and
+   * emitted marks past cleanup are dropped (Flink WindowOperator.clearAllState).
    */
   private pass(ends: readonly number[]): WindowOutput<In, Out>[] {
     const byWindow = ends.map((): WindowOutput<In, Out>[] => []);
@@ -307,6 +308,7 @@ export class SlicedWindowOperator<In, Acc, Out, Saved> implements WindowOperator
       }
       if (state.starts.length === 0 && state.emitted === undefined) this.keys.delete(key);
     }
+    for (const results of byWindow) results.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return byWindow.length === 1 ? (byWindow[0] as WindowOutput<In, Out>[]) : byWindow.flat();
   }
 }

@@ -62,10 +62,13 @@ describe('WatermarkCombiner', () => {
     combiner.update('b', 90);
     expect(combiner.markIdle('a')).toBe(MIN_TIMESTAMP); // 'never' still holds it
     expect(combiner.markIdle('b')).toBe(MIN_TIMESTAMP);
+    expect(combiner.idle).toBe(false);
     expect(combiner.markIdle('never')).toBe(100);
+    expect(combiner.idle).toBe(true);
     expect(combiner.markIdle('never')).toBe(100);
     // an input that comes back behind does not pull it back
     expect(combiner.update('b', 95)).toBe(100);
+    expect(combiner.idle).toBe(false);
     // the last input to turn idle was not holding the min: no flush
     const noFlush = new WatermarkCombiner(['a', 'b']);
     noFlush.update('a', 10);

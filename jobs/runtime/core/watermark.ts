@@ -88,6 +88,12 @@ export class WatermarkCombiner {
     return this.input(inputId).idle;
   }
 
+  /** Every input is idle: the combined stream is idle too (Flink's valve then emits WatermarkStatus.IDLE). */
+  get idle(): boolean {
+    for (const input of this.inputs.values()) if (!input.idle) return false;
+    return true;
+  }
+
   /** Records an input's watermark (which also marks it active) and returns the combined watermark. */
   update(inputId: string, watermark: number): number {
     const input = this.input(inputId);
