@@ -16,7 +16,8 @@
  * Everything runs on one machine: MariaDB, Kafka, the CDC child and this load generator/consumer
  * share its cores, so the figures are a floor for a CDC process with cores of its own.
  *
- * BENCH_CDC_PROFILE=<dir>: run the backlog children under `node --cpu-prof` (profiles in <dir>).
+ * BENCH_CDC_PROFILE=<dir>: run the backlog children under `node --cpu-prof` (profiles in <dir>, one per
+ * thread: main, publisher thread, loader-hook threads).
  * BENCH_CDC_SKIP_LATENCY=1: backlog only. BENCH_CDC_MODES=true,false: which key modes to run.
  * BENCH_CDC_ROOT=<checkout>: run another checkout's `rtdw cdc` (before/after comparisons);
  * BENCH_CDC_NODE_ARGS='--max-semi-space-size=32': extra node flags for the CDC process.

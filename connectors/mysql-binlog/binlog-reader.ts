@@ -2,6 +2,9 @@
  * Reads the binlog through @vlasky/zongji and hands over whole committed transactions: the row
  * events of one transaction, or one DDL statement, each with the position just after its commit.
  * A position is therefore always a transaction boundary, the only safe place to resume.
+ *
+ * Rows events of tables rows-codec.ts can decode are taken off the wire before zongji decodes them
+ * (they are most of the stream, and zongji's row objects most of its cost) and handed over raw.
  */
 import ZongJi, {
   GtidSet,
@@ -16,6 +19,7 @@ import ZongJi, {
   type WriteRowsEvent,
 } from '@vlasky/zongji';
 import type { ServerFlavour } from './preflight.js';
+import { captureRowsEvent, type RawRowsEvent } from './rows-codec.js';
 
 export interface BinlogPosition {
   file: string;
@@ -34,7 +38,8 @@ export interface RowsEventData {
   table: string;
   /** zongji's column metadata for the table as of this event */
   tableMap: TableMapEntry;
-  change: RowChange;
+  /** the rows as zongji decoded them, or the event's bytes for rows-codec.ts */
+  rows: { format: 'decoded'; change: RowChange } | { format: 'raw'; event: RawRowsEvent };
   rowCount: number;
 }
 
@@ -53,11 +58,43 @@ export interface BinlogReaderOptions {
   onError: (err: Error) => void;
   /** Called for every event: the watchdog's proof of life. */
   onActivity?: (eventTime: number) => void;
+  /** false: zongji decodes every rows event (the reference the raw path is tested against). Default true. */
+  rawRows?: boolean;
 }
 
 const SKIPPED_QUERIES = /^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|XA\s)/i;
 
+/**
+ * Events a binlog file starts with, outside any transaction. The position after them is a valid place
+ * to resume: handing it over lets the committed position (and the watchdog's idea of what was read)
+ * follow a rotation that no transaction followed yet.
+ */
+const FILE_EVENTS = ['format', 'mariadbgtidlist', 'binlogcheckpoint', 'previousgtids'];
+
 type ExecutedGtids = { add(event: MariadbGtidEvent | string): void; toString(): string };
+
+/** A mysql2 packet as zongji's binlog command receives it: the payload is buffer[offset, end). */
+interface WirePacket {
+  buffer: Buffer;
+  offset: number;
+  end: number;
+}
+
+/** zongji's binlog command (lib/sequence/binlog.js): each packet goes to the state function start/binlogData returns. */
+interface BinlogCommand {
+  start(packet: WirePacket, connection: unknown): unknown;
+  binlogData(packet: WirePacket, connection: unknown): unknown;
+}
+
+/** The zongji internals the raw rows capture relies on (checked at start). */
+interface ZongJiInternals {
+  BinlogClass: new (callback: unknown) => BinlogCommand;
+  useChecksum: boolean;
+  tableMap: Record<number, TableMapEntry | undefined>;
+}
+
+/** Binlog event header after the packet's OK byte: timestamp 4, type 1, server id 4, size 4, next position 4, flags 2. */
+const EVENT_HEADER_BYTES = 19;
 
 function executedGtids(flavour: ServerFlavour, start: string): ExecutedGtids {
   if (flavour === 'mariadb') {
@@ -100,6 +137,14 @@ export class BinlogReader {
     return new Promise((resolve, reject) => {
       let ready = false;
       this.zongji.on('ready', () => {
+        try {
+          // zongji creates BinlogClass just before 'ready' and instantiates it right after.
+          if (this.opts.rawRows !== false) this.captureRawRows();
+        } catch (err) {
+          void this.stop();
+          reject(err);
+          return;
+        }
         ready = true;
         resolve();
       });
@@ -120,7 +165,7 @@ export class BinlogReader {
       this.zongji.start({
         serverId,
         ...resume,
-        includeEvents: ['rotate', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'mariadbgtid', 'gtid', 'heartbeat'],
+        includeEvents: ['rotate', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'mariadbgtid', 'gtid', 'heartbeat', ...FILE_EVENTS],
       });
     });
   }
@@ -149,6 +194,63 @@ export class BinlogReader {
     if (!this.paused) return;
     this.paused = false;
     this.connection()?.resume();
+  }
+
+  /**
+   * Puts a packet filter in front of zongji's binlog command: a rows event of a table rows-codec.ts
+   * decodes is handled here (or dropped when the table is filtered out), anything else goes to zongji.
+   * zongji keeps its position and GTID bookkeeping on the other events, which is all this reader uses.
+   */
+  private captureRawRows(): void {
+    const internals = this.zongji as unknown as ZongJiInternals;
+    const Base = internals.BinlogClass;
+    if (typeof Base !== 'function' || typeof Base.prototype.binlogData !== 'function' || typeof Base.prototype.start !== 'function') {
+      throw new Error('unsupported @vlasky/zongji version: its binlog command is not where rtdw expects it (BinlogClass.prototype.binlogData)');
+    }
+    const reader = this;
+    class Capturing extends Base {
+      override start(packet: WirePacket, connection: unknown): unknown {
+        const next = super.start(packet, connection);
+        return next === Base.prototype.binlogData ? Capturing.prototype.binlogData : next;
+      }
+
+      override binlogData(packet: WirePacket, connection: unknown): unknown {
+        if (reader.takeRowsEvent(packet, internals)) return Capturing.prototype.binlogData;
+        const next = super.binlogData(packet, connection);
+        return next === Base.prototype.binlogData ? Capturing.prototype.binlogData : next;
+      }
+    }
+    internals.BinlogClass = Capturing;
+  }
+
+  /** True when the packet was a rows event this reader handled (or skipped) itself. */
+  private takeRowsEvent(packet: WirePacket, internals: ZongJiInternals): boolean {
+    const buf = packet.buffer;
+    const header = packet.offset + 1;
+    // OK packets only (0x00); EOF and errors are zongji's.
+    if (this.stopped || buf[packet.offset] !== 0 || packet.end - header < EVENT_HEADER_BYTES + 8) return false;
+    const typeCode = buf[header + 4] as number;
+    if (typeCode < 0x17 || (typeCode > 0x19 && typeCode < 0x1e) || typeCode > 0x20) return false;
+    const start = header + EVENT_HEADER_BYTES;
+    const tableMap = internals.tableMap[buf.readUIntLE(start, 6)];
+    if (tableMap === undefined) return false;
+    this.opts.onActivity?.(buf.readUInt32LE(header) * 1000);
+    // Rows of filtered tables are skipped undecoded.
+    if (!this.opts.acceptsTable(tableMap.parentSchema, tableMap.tableName)) return true;
+    const end = packet.end - (internals.useChecksum ? 4 : 0);
+    let event: RawRowsEvent | undefined;
+    try {
+      event = captureRowsEvent(typeCode, tableMap, buf, start, end);
+    } catch {
+      // Images that do not add up to the event as this module reads them: zongji, the reference, decodes it.
+      return false;
+    }
+    if (event === undefined) return false;
+    this.pending ??= { gtidEvent: undefined, gtid: undefined, events: [], rowCount: 0, bytes: 0 };
+    this.pending.events.push({ database: tableMap.parentSchema, table: tableMap.tableName, tableMap, rows: { format: 'raw', event }, rowCount: event.rowCount });
+    this.pending.rowCount += event.rowCount;
+    this.pending.bytes += end - start;
+    return true;
   }
 
   private connection(): { pause(): void; resume(): void } | undefined {
@@ -184,6 +286,15 @@ export class BinlogReader {
       case 'query':
         this.query(event as QueryEvent);
         return;
+      case 'format':
+      case 'mariadbgtidlist':
+      case 'binlogcheckpoint':
+      case 'previousgtids':
+        // The copies the server sends at the start of a dump have no position (0).
+        if (this.pending === undefined && event.nextPosition > 0) {
+          this.opts.onTransaction({ kind: 'rows', gtid: undefined, eventTime: event.timestamp, position: { file: this.file, pos: event.nextPosition, gtid: this.executed.toString() }, events: [], rowCount: 0, bytes: 0 });
+        }
+        return;
       default:
         return;
     }
@@ -199,7 +310,7 @@ export class BinlogReader {
       name === 'writerows' ? { kind: 'insert', rows: (event as WriteRowsEvent).rows }
       : name === 'deleterows' ? { kind: 'delete', rows: (event as DeleteRowsEvent).rows }
       : { kind: 'update', rows: (event as UpdateRowsEvent).rows };
-    this.pending.events.push({ database: tableMap.parentSchema, table: tableMap.tableName, tableMap, change, rowCount: change.rows.length });
+    this.pending.events.push({ database: tableMap.parentSchema, table: tableMap.tableName, tableMap, rows: { format: 'decoded', change }, rowCount: change.rows.length });
     this.pending.rowCount += change.rows.length;
     this.pending.bytes += event.size;
   }

@@ -1,9 +1,10 @@
 /**
- * Binlog transactions and snapshot chunks → Canal flat messages → routed Kafka records.
- * The Canal rules themselves live in canal/; this file supplies table schemas and batch envelopes.
+ * Binlog transactions and snapshot chunks → Canal flat messages → routed Kafka records, handed to a
+ * RecordSink (the Kafka transaction being built). The Canal rules themselves live in canal/; this file
+ * supplies table schemas and batch envelopes, and sends raw rows events through rows-codec.ts.
  */
 import type { TableMapEntry } from '@vlasky/zongji';
-import type { CommittedTransaction, RowChange } from './binlog-reader.js';
+import type { CommittedTransaction, RowChange, RowsEventData } from './binlog-reader.js';
 import { buildTableSchema, type CanalTableSchema, type InformationSchemaColumn } from './canal/column-types.js';
 import { buildQueryMessage, classifyQueryEvent } from './canal/ddl.js';
 import { CanalTableFilter } from './canal/filter.js';
@@ -11,15 +12,10 @@ import { FlatMessageWriter, type CanalFlatMessage } from './canal/flat-message.j
 import { CanalMqRouter } from './canal/routing.js';
 import { buildRowsMessage, buildSnapshotMessage, type MessageEnvelope, type RowsChange, type SourceRow } from './canal/row-event.js';
 import type { CdcOptions } from './config.js';
+import type { RecordSink } from './record-batch.js';
+import { RawRowsEncoder } from './rows-codec.js';
 import type { SchemaCache, TableColumns } from './schema-cache.js';
 import type { SnapshotChunk } from './snapshot.js';
-
-export interface EncodedMessage {
-  topic: string;
-  partition: number;
-  key: string | null;
-  value: string;
-}
 
 function rowsChange(change: RowChange): RowsChange {
   if (change.kind === 'insert') return { type: 'INSERT', rows: change.rows };
@@ -31,9 +27,15 @@ function firstImage(change: RowChange): SourceRow | undefined {
   return change.kind === 'update' ? change.rows[0]?.after : change.rows[0];
 }
 
-function sameColumns(schema: CanalTableSchema, image: SourceRow): boolean {
-  const names = Object.keys(image);
+function sameColumns(schema: CanalTableSchema, names: readonly string[]): boolean {
   return names.length === schema.columns.length && schema.columns.every((c, i) => c.name === names[i]);
+}
+
+/** The event's column names: the decoded row's keys, or the table map's columns of a raw event. */
+function eventColumns(event: RowsEventData): string[] | undefined {
+  if (event.rows.format === 'raw') return event.rows.event.tableMap.columns.map((c) => c.name);
+  const image = firstImage(event.rows.change);
+  return image === undefined ? undefined : Object.keys(image);
 }
 
 /**
@@ -62,6 +64,11 @@ function schemaFromEvent(tableMap: TableMapEntry, current: TableColumns): CanalT
   return buildTableSchema(current.database, current.table, columns, { primaryKeyColumns: current.primaryKey.filter((k) => columns.some((c) => c.COLUMN_NAME === k)) });
 }
 
+/** The row images of a raw rows event, for a dead letter. */
+function rawRowsBase64(event: { buf: Buffer; rowsStart: number; rowsEnd: number }): string {
+  return event.buf.subarray(event.rowsStart, event.rowsEnd).toString('base64');
+}
+
 /** JSON of a row image whatever it holds: bytes as base64, bigint as text. */
 function jsonSafe(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
@@ -73,13 +80,18 @@ function jsonSafe(value: unknown): string {
   });
 }
 
+/** Encoding yields to I/O (the binlog socket, Kafka responses of the transaction in flight) this often. */
+const SLICE_MS = 5;
+
 export class CanalEncoder {
   /** Row events sent to the dead-letter topic (the caller counts them). */
   deadLettered = 0;
   private readonly filter: CanalTableFilter;
   private readonly router: CanalMqRouter;
   private readonly built = new WeakMap<TableColumns, CanalTableSchema>();
-
+  private readonly writer = new FlatMessageWriter();
+  private readonly raw: RawRowsEncoder;
+  private readonly fromEvents = new WeakMap<TableMapEntry, { current: TableColumns; schema: CanalTableSchema }>();
   private readonly deadLetterTopic: string;
 
   constructor(options: CdcOptions, private readonly schemas: SchemaCache) {
@@ -92,34 +104,43 @@ export class CanalEncoder {
       partitionHash: options.partitionHash,
       keyByPrimaryKey: options.keyByPrimaryKey,
     });
+    this.raw = new RawRowsEncoder(this.router, options.keyByPrimaryKey, this.writer);
+  }
+
+  private sliceStart = performance.now();
+
+  /** Lets pending I/O callbacks run when encoding has held the thread for a slice. */
+  async pace(): Promise<void> {
+    if (performance.now() - this.sliceStart < SLICE_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    this.sliceStart = performance.now();
   }
 
   accepts(database: string, table: string): boolean {
     return this.filter.acceptsTable(database, table);
   }
 
-  async encodeRows(txn: Extract<CommittedTransaction, { kind: 'rows' }>, batchId: number, now: number): Promise<EncodedMessage[]> {
+  async encodeRows(txn: Extract<CommittedTransaction, { kind: 'rows' }>, batchId: number, now: number, sink: RecordSink): Promise<void> {
     const envelope: MessageEnvelope = { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid };
-    const out: EncodedMessage[] = [];
     for (const event of txn.events) {
-      let message: CanalFlatMessage;
+      await this.pace();
       try {
-        const schema = await this.schemaForEvent(event.database, event.table, event.tableMap, firstImage(event.change));
-        message = buildRowsMessage(schema, rowsChange(event.change), envelope);
+        const schema = await this.schemaForEvent(event.database, event.table, event.tableMap, eventColumns(event));
+        if (event.rows.format === 'raw') this.raw.encode(event.rows.event, schema, envelope, sink);
+        else this.route(buildRowsMessage(schema, rowsChange(event.rows.change), envelope), sink);
       } catch (err) {
         // One undecodable event must not stop the stream: it is routed, with its reason, and counted.
         this.deadLettered += 1;
-        out.push(this.deadLetter(err, event.database, event.table, event.change.kind, { position: txn.position, gtid: txn.gtid ?? null, es: txn.eventTime, rows: event.change.rows }));
-        continue;
+        const rows = event.rows.format === 'raw' ? { rowsEvent: rawRowsBase64(event.rows.event) } : { rows: event.rows.change.rows };
+        const kind = event.rows.format === 'raw' ? event.rows.event.kind : event.rows.change.kind;
+        this.deadLetter(err, event.database, event.table, kind, { position: txn.position, gtid: txn.gtid ?? null, es: txn.eventTime, ...rows }, sink);
       }
-      this.route(message, out);
     }
-    return out;
   }
 
-  async encodeDdl(txn: Extract<CommittedTransaction, { kind: 'ddl' }>, batchId: number, now: number): Promise<EncodedMessage[]> {
+  async encodeDdl(txn: Extract<CommittedTransaction, { kind: 'ddl' }>, batchId: number, now: number, sink: RecordSink): Promise<void> {
     const queryClass = classifyQueryEvent(txn.sql, txn.database);
-    if (queryClass.kind === 'transaction-boundary' || queryClass.kind === 'ignored') return [];
+    if (queryClass.kind === 'transaction-boundary' || queryClass.kind === 'ignored') return;
     if (queryClass.kind === 'statement') {
       // Rows after this statement decode under the new columns.
       for (const r of queryClass.results) {
@@ -128,26 +149,22 @@ export class CanalEncoder {
         if (r.renamedFrom !== null) this.schemas.invalidate(r.renamedFrom.schema, r.renamedFrom.table);
       }
     }
-    if (!this.filter.acceptsQuery(queryClass)) return [];
-    const out: EncodedMessage[] = [];
-    this.route(buildQueryMessage(txn.sql, queryClass, { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid }), out);
-    return out;
+    if (!this.filter.acceptsQuery(queryClass)) return;
+    this.route(buildQueryMessage(txn.sql, queryClass, { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid }), sink);
   }
 
-  async encodeSnapshot(chunk: SnapshotChunk, batchId: number, now: number): Promise<EncodedMessage[]> {
-    if (chunk.rows.length === 0) return [];
+  async encodeSnapshot(chunk: SnapshotChunk, batchId: number, now: number, sink: RecordSink): Promise<void> {
+    if (chunk.rows.length === 0) return;
     const schema = this.schemaOf(await this.schemas.get(chunk.table.database, chunk.table.table));
     const envelope: MessageEnvelope = { id: batchId, es: now, ts: now, gtid: '' };
-    const out: EncodedMessage[] = [];
     for (const row of chunk.rows) {
       try {
-        this.route(buildSnapshotMessage(schema, [row], envelope), out);
+        this.route(buildSnapshotMessage(schema, [row], envelope), sink);
       } catch (err) {
         this.deadLettered += 1;
-        out.push(this.deadLetter(err, chunk.table.database, chunk.table.table, 'snapshot', { position: null, gtid: null, es: now, rows: [row] }));
+        this.deadLetter(err, chunk.table.database, chunk.table.table, 'snapshot', { position: null, gtid: null, es: now, rows: [row] }, sink);
       }
     }
-    return out;
   }
 
   private schemaOf(columns: TableColumns): CanalTableSchema {
@@ -159,31 +176,32 @@ export class CanalEncoder {
     return schema;
   }
 
-  private async schemaForEvent(database: string, table: string, tableMap: TableMapEntry, image: SourceRow | undefined): Promise<CanalTableSchema> {
+  private async schemaForEvent(database: string, table: string, tableMap: TableMapEntry, columns: readonly string[] | undefined): Promise<CanalTableSchema> {
     let current = await this.schemas.get(database, table);
     let schema = this.schemaOf(current);
-    if (image === undefined || sameColumns(schema, image)) return schema;
+    if (columns === undefined || sameColumns(schema, columns)) return schema;
     // The cached columns are stale (a DDL we have not seen yet) or ahead of this event (replay from before an ALTER).
     this.schemas.invalidate(database, table);
     current = await this.schemas.get(database, table);
     schema = this.schemaOf(current);
-    return sameColumns(schema, image) ? schema : schemaFromEvent(tableMap, current);
+    return sameColumns(schema, columns) ? schema : this.schemaOfEvent(tableMap, current);
   }
 
-  private deadLetter(err: unknown, database: string, table: string, kind: string, context: Record<string, unknown>): EncodedMessage {
-    return {
-      topic: this.deadLetterTopic,
-      partition: 0,
-      key: JSON.stringify([database, table]),
-      value: jsonSafe({ reason: err instanceof Error ? err.message : String(err), database, table, kind, ...context }),
-    };
+  /** schemaFromEvent, built once per table map (the raw path caches its row layout per schema object). */
+  private schemaOfEvent(tableMap: TableMapEntry, current: TableColumns): CanalTableSchema {
+    const cached = this.fromEvents.get(tableMap);
+    if (cached !== undefined && cached.current === current) return cached.schema;
+    const schema = schemaFromEvent(tableMap, current);
+    this.fromEvents.set(tableMap, { current, schema });
+    return schema;
   }
 
-  private route(message: CanalFlatMessage, out: EncodedMessage[]): void {
+  private deadLetter(err: unknown, database: string, table: string, kind: string, context: Record<string, unknown>, sink: RecordSink): void {
+    sink.add(this.deadLetterTopic, 0, JSON.stringify([database, table]), jsonSafe({ reason: err instanceof Error ? err.message : String(err), database, table, kind, ...context }));
+  }
+
+  private route(message: CanalFlatMessage, sink: RecordSink): void {
     // The routed parts of one message share everything but their rows: the writer serializes that once.
-    const writer = new FlatMessageWriter();
-    for (const r of this.router.route(message)) {
-      out.push({ topic: r.topic, partition: r.partition, key: r.key, value: writer.write(r.message) });
-    }
+    for (const r of this.router.route(message)) sink.add(r.topic, r.partition, r.key, this.writer.write(r.message));
   }
 }

@@ -5,14 +5,23 @@ import { createLogger } from '../observability/logger.js';
 import { serveMetrics } from '../observability/metrics.js';
 import { loadCdcOptions } from './config.js';
 import { PositionStore, type StoredPosition } from './position-store.js';
-import { CdcService } from './service.js';
+import { PublisherThread } from './publisher-thread.js';
 
 export async function runCdc(config: RtdwConfig): Promise<void> {
   const options = loadCdcOptions(config.mysql.database);
+  // The publisher thread loads its Kafka client while this thread loads the service's modules.
+  const publisher = new PublisherThread();
   const log = createLogger('cdc', config.logLevel);
-  const kafka = createKafka(config, 'cdc', log);
-  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
-  const service = new CdcService(config, options, kafka, log);
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let service: import('./service.js').CdcService;
+  try {
+    const { CdcService } = await import('./service.js');
+    metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
+    service = new CdcService(config, options, createKafka(config, 'cdc', log), log, publisher);
+  } catch (err) {
+    await publisher.terminate();
+    throw err;
+  }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'stopping after the current batch');

@@ -36,7 +36,7 @@ export class PositionStore {
   }
 
   /** The message to send inside the transaction that publishes everything up to `position`. */
-  message(position: StoredPosition): Message {
+  message(position: StoredPosition): Message & { key: string; value: string } {
     return { key: this.key, value: JSON.stringify(position) };
   }
 

@@ -6,21 +6,41 @@
  * and the position of exactly that prefix: a restart neither loses nor repeats a row.
  * Any failure (MySQL or Kafka) tears the pipeline down and rebuilds it from the last committed
  * position, with backoff.
+ *
+ * While one Kafka transaction is in flight the next batch is encoded (straight into Kafka record
+ * batches, record-batch.ts); it is sent only once the previous one committed, so transactions
+ * commit in binlog order and a failure stops the pipeline before anything later is sent.
  */
 import mysql from 'mysql2/promise';
-import type { Kafka, Producer } from 'kafkajs';
+import kafkajs, { type Kafka } from 'kafkajs';
 import type { RtdwConfig } from '../../schemas/config.js';
 import type { Logger } from '../observability/logger.js';
-import { produceRequests } from '../kafka/produce-requests.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { BinlogReader, type BinlogPosition, type CommittedTransaction } from './binlog-reader.js';
 import type { CdcOptions } from './config.js';
-import { CanalEncoder, type EncodedMessage } from './encoder.js';
+import { CanalEncoder } from './encoder.js';
 import { cdcMetrics } from './metrics.js';
 import { PositionStore, type StoredPosition } from './position-store.js';
 import { preflight, PreflightError, type SourceServer } from './preflight.js';
+import { PublisherThread } from './publisher-thread.js';
+import { BufferPool, TransactionRecords } from './record-batch.js';
 import { SchemaCache } from './schema-cache.js';
 import { ConsistentSnapshot } from './snapshot.js';
+
+/**
+ * A Kafka record batch may not exceed its topic's max.message.bytes; the batches of one partition go in
+ * successive Produce requests, so bigger batches mean fewer round trips. Headroom for the batch header
+ * and the 12 bytes of log overhead the broker counts too.
+ */
+const BATCH_HEADROOM_BYTES = 4096;
+/** For topics whose limit is not known: Kafka's default message.max.bytes (1,048,588) less headroom. */
+const DEFAULT_BATCH_BYTES = 1_048_588 - BATCH_HEADROOM_BYTES;
+/**
+ * Encoded transactions waiting for the publisher thread, at most (memory: about CDC_BATCH_BYTES each):
+ * enough to keep encoding while the thread starts and while a transaction is in flight.
+ */
+const MAX_ENCODED_AHEAD = 6;
+
 
 /** The binlog the saved position needs is gone: only a new snapshot can recover. */
 export class BinlogPurgedError extends Error {
@@ -33,15 +53,25 @@ export class BinlogPurgedError extends Error {
   }
 }
 
+/**
+ * The stored position changed between its optimistic read and the fencing of older instances: one of
+ * them completed a commit meanwhile. The run restarts from the new position.
+ */
+class PositionMovedError extends Error {
+  constructor() {
+    super('the stored position moved while an older instance was being fenced');
+    this.name = 'PositionMovedError';
+  }
+}
+
 function isPurgedError(err: unknown): boolean {
   const e = err as { errno?: number; code?: string; message?: string };
   return e.errno === 1236 || e.errno === 1945 || e.errno === 1955 || /purged|could not find first log file|1236/i.test(e.message ?? '');
 }
 
 interface Batch {
-  messages: EncodedMessage[];
+  records: TransactionRecords;
   rows: number;
-  bytes: number;
   position: BinlogPosition;
   eventTime: number;
 }
@@ -51,7 +81,12 @@ export class CdcService {
   private readonly schemas: SchemaCache;
   private readonly encoder: CanalEncoder;
   private readonly metrics = cdcMetrics();
-  private readonly knownTopics = new Set<string>();
+  /** Topics known to exist, with the record batch size their max.message.bytes allows. */
+  private readonly knownTopics = new Map<string, number>();
+  private readonly batchBytes = (topic: string): number => this.knownTopics.get(topic) ?? DEFAULT_BATCH_BYTES;
+  private readonly pool = new BufferPool();
+  /** ensureDataTopics calls, in order */
+  private topicsCreated: Promise<void> = Promise.resolve();
   private committed: StoredPosition | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -66,7 +101,10 @@ export class CdcService {
     private readonly options: CdcOptions,
     private readonly kafka: Kafka,
     private readonly log: Logger,
+    /** Pass one already started to overlap its start with the caller's (main.ts). */
+    private publisher: PublisherThread = new PublisherThread(),
   ) {
+    this.publisher.usePool(this.pool);
     this.store = new PositionStore(kafka, options.positionsTopic, options.name);
     this.schemas = new SchemaCache(this.connectionOptions());
     this.encoder = new CanalEncoder(options, this.schemas);
@@ -74,12 +112,13 @@ export class CdcService {
 
   /** Runs until stop(); recoverable failures restart the pipeline with exponential backoff. */
   async run(): Promise<void> {
-    await this.store.ensureTopic();
     try {
+      await this.store.ensureTopic();
       await this.loop();
     } finally {
-      // The schema pool's connections would otherwise keep a stopped process alive.
+      // The schema pool's connections and the publisher thread would otherwise keep a stopped process alive.
       await this.schemas.close().catch(() => undefined);
+      await this.publisher.terminate();
     }
   }
 
@@ -93,6 +132,10 @@ export class CdcService {
         if (this.stopping) break;
         // Configuration problems do not heal by retrying: stop with the fix in the message.
         if (err instanceof PreflightError) throw err;
+        if (err instanceof PositionMovedError) {
+          this.log.info('an older instance committed while being fenced: resuming from its position');
+          continue;
+        }
         if (err instanceof BinlogPurgedError) {
           if (this.options.snapshot !== 'when_needed') throw err;
           this.log.warn({ err: err.message }, 'binlog purged past the saved position: re-snapshotting (CDC_SNAPSHOT=when_needed)');
@@ -102,6 +145,11 @@ export class CdcService {
         }
         this.metrics.restarts.inc();
         this.log.error({ err: (err as Error).message, retryInMs: backoffMs }, 'cdc pipeline failed; restarting from the last committed position');
+        // Whatever state the failure left in the publisher thread (a producer mid-transaction, a start that
+        // never finished), the next run gets a fresh one.
+        await this.publisher.terminate();
+        this.publisher = new PublisherThread();
+        this.publisher.usePool(this.pool);
         await this.sleep(backoffMs);
         // A pipeline that ran a while before failing starts the next backoff sequence afresh.
         backoffMs = Date.now() - started > 60_000 ? 1000 : Math.min(backoffMs * 2, 30_000);
@@ -127,18 +175,34 @@ export class CdcService {
     } finally {
       await conn.end();
     }
-    this.committed ??= await this.store.load();
-    const producer = this.kafka.producer({ transactionalId: this.options.name, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await producer.connect();
+    // InitProducerId fences whatever held the transactional id: its open transaction is aborted, or its
+    // commit completed. Only a position read after that is exactly what Kafka holds; the one read now,
+    // while the publisher thread may still be starting, is checked against it before anything is sent.
+    const fenced = this.publisher.init({ clientId: `${this.config.kafka.clientId}-cdc`, brokers: this.config.kafka.brokers, transactionalId: this.options.name });
+    fenced.catch(() => undefined);
     try {
-      if (this.committed === undefined || this.committed.phase === 'snapshot') {
-        if (this.options.snapshot === 'never') this.committed = await this.startAtEnd(server);
-        else this.committed = await this.snapshot(server, producer);
+      // Without dynamic topics every row goes to CDC_TOPIC: its batch size is known before the first batch.
+      const [early] = await Promise.all([this.store.load(), this.options.dynamicTopic === '' ? this.ensureDataTopics([this.options.topic]) : undefined]);
+      if (early === undefined || early.phase === 'snapshot') {
+        await fenced;
+        this.committed = await this.store.load();
+        if (this.committed === undefined || this.committed.phase === 'snapshot') {
+          if (this.options.snapshot === 'never') this.committed = await this.startAtEnd(server);
+          else this.committed = await this.snapshot(server);
+        }
+        this.log.info({ file: this.committed.file, pos: this.committed.pos, gtid: this.committed.gtid }, 'streaming the binlog');
+        await this.stream(server, this.committed, fenced);
+        return;
       }
-      this.log.info({ file: this.committed.file, pos: this.committed.pos, gtid: this.committed.gtid }, 'streaming the binlog');
-      await this.stream(server, producer, this.committed);
+      this.committed = early;
+      const confirmed = fenced.then(async () => {
+        if (JSON.stringify(await this.store.load()) !== JSON.stringify(early)) throw new PositionMovedError();
+      });
+      confirmed.catch(() => undefined);
+      this.log.info({ file: early.file, pos: early.pos, gtid: early.gtid }, 'streaming the binlog');
+      await this.stream(server, early, confirmed);
     } finally {
-      await producer.disconnect().catch(() => undefined);
+      await this.publisher.closeProducer().catch(() => undefined);
     }
   }
 
@@ -155,7 +219,7 @@ export class CdcService {
     }
   }
 
-  private async snapshot(server: SourceServer, producer: Producer): Promise<StoredPosition> {
+  private async snapshot(server: SourceServer): Promise<StoredPosition> {
     const snap = await ConsistentSnapshot.open(this.connectionOptions(), server.flavour);
     const started = Date.now();
     let batchId = this.committed?.batchId ?? 0;
@@ -167,14 +231,15 @@ export class CdcService {
       for (const table of tables) {
         for await (const chunk of snap.read(table, this.options.snapshotChunk)) {
           batchId += 1;
-          const messages = await this.encoder.encodeSnapshot(chunk, batchId, started);
-          await this.publish(producer, messages, { phase: 'snapshot', ...at, batchId, eventTime: started, committedAt: Date.now() });
+          const records = new TransactionRecords(this.batchBytes, this.pool);
+          await this.encoder.encodeSnapshot(chunk, batchId, started, records);
+          await this.publish(records, { phase: 'snapshot', ...at, batchId, eventTime: started, committedAt: Date.now() });
           rows += chunk.rows.length;
           this.metrics.snapshotRows.inc(chunk.rows.length);
         }
       }
       const done: StoredPosition = { phase: 'stream', ...at, batchId, eventTime: started, committedAt: Date.now() };
-      await this.publish(producer, [], done);
+      await this.publish(new TransactionRecords(this.batchBytes, this.pool), done);
       this.log.info({ tables: tables.length, rows, seconds: (Date.now() - started) / 1000 }, 'snapshot published');
       return done;
     } finally {
@@ -182,7 +247,8 @@ export class CdcService {
     }
   }
 
-  private async stream(server: SourceServer, producer: Producer, from: StoredPosition): Promise<void> {
+  /** Streams from `from`; nothing is published before `ready` (the position confirmed after fencing). */
+  private async stream(server: SourceServer, from: StoredPosition, ready: Promise<void>): Promise<void> {
     const queue: CommittedTransaction[] = [];
     let queuedRows = 0;
     let failure: Error | undefined;
@@ -232,50 +298,81 @@ export class CdcService {
         }
       });
     }, Math.min(this.options.watchdogMs, 5000));
+    // Encoded batches wait for the publisher thread in order, at most MAX_ENCODED_AHEAD of them: the
+    // first ones while the thread starts, later ones while a transaction is in flight.
+    const setFailure = (err: unknown): void => {
+      failure ??= err instanceof Error ? err : new Error(String(err));
+      wakeUp();
+    };
+    let published: Promise<void> = ready.catch(setFailure);
+    let waiting = 0;
+    let lastBatchId = this.committed?.batchId ?? 0;
+    const check = (): void => {
+      if (failure) throw isPurgedError(failure) ? new BinlogPurgedError(from, failure) : failure;
+    };
     try {
       while (!this.stopping) {
-        if (failure) throw isPurgedError(failure) ? new BinlogPurgedError(from, failure) : failure;
-        if (queue.length === 0) {
+        check();
+        if (queue.length === 0 || waiting >= MAX_ENCODED_AHEAD) {
           await new Promise<void>((resolve) => {
             this.wake = resolve;
             setTimeout(resolve, this.options.flushMs);
           });
           continue;
         }
-        const lastBatchId = this.committed?.batchId ?? 0;
-        const batch = await this.takeBatch(queue, lastBatchId + 1);
-        queuedRows -= batch.taken;
+        const { batch, taken } = await this.takeBatch(queue, lastBatchId + 1);
+        queuedRows -= taken;
         if (queuedRows < this.options.maxQueuedRows / 2) reader.resume();
         // A batch of filtered-out transactions only moves the position; it uses no batch id.
-        const batchId = batch.batch.messages.length > 0 ? lastBatchId + 1 : lastBatchId;
-        const position: StoredPosition = { phase: 'stream', ...batch.batch.position, batchId, eventTime: batch.batch.eventTime, committedAt: Date.now() };
-        const started = process.hrtime.bigint();
-        await this.publish(producer, batch.batch.messages, position);
-        this.metrics.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        this.metrics.rowsOut.inc(batch.batch.rows);
-        this.metrics.bytesOut.inc(batch.batch.bytes);
-        this.metrics.messagesOut.inc(batch.batch.messages.length);
-        this.metrics.deadLettered.inc(this.encoder.deadLettered);
-        this.encoder.deadLettered = 0;
+        const batchId = batch.records.records > 0 ? lastBatchId + 1 : lastBatchId;
+        lastBatchId = batchId;
+        waiting += 1;
+        // Topics are created while earlier transactions are in flight, not on the way of this one.
+        const topicsReady = this.ensureDataTopics(batch.records.topics());
+        topicsReady.catch(() => undefined);
+        // Nothing goes after a transaction that failed: the restart resumes from the last committed position.
+        published = published
+          .then(() => topicsReady)
+          .then(() => (failure === undefined ? this.publishBatch(batch, batchId) : undefined))
+          .catch(setFailure)
+          .finally(() => {
+            waiting -= 1;
+            wakeUp();
+          });
       }
+      await published;
     } finally {
       clearInterval(watchdog);
       await reader.stop();
+      await published;
     }
+  }
+
+  private async publishBatch(batch: Batch, batchId: number): Promise<void> {
+    const position: StoredPosition = { phase: 'stream', ...batch.position, batchId, eventTime: batch.eventTime, committedAt: Date.now() };
+    const messages = batch.records.records;
+    const bytes = batch.records.bytes;
+    const started = process.hrtime.bigint();
+    await this.publish(batch.records, position);
+    this.metrics.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.metrics.rowsOut.inc(batch.rows);
+    this.metrics.bytesOut.inc(bytes);
+    this.metrics.messagesOut.inc(messages);
+    this.metrics.deadLettered.inc(this.encoder.deadLettered);
+    this.encoder.deadLettered = 0;
   }
 
   /** Encodes queued transactions up to the batch limits (always whole transactions). */
   private async takeBatch(queue: CommittedTransaction[], batchId: number): Promise<{ batch: Batch; taken: number }> {
     const now = Date.now();
-    const batch: Batch = { messages: [], rows: 0, bytes: 0, position: (queue[0] as CommittedTransaction).position, eventTime: 0 };
+    const records = new TransactionRecords(this.batchBytes, this.pool);
+    const batch: Batch = { records, rows: 0, position: (queue[0] as CommittedTransaction).position, eventTime: 0 };
     let taken = 0;
-    while (queue.length > 0 && batch.rows < this.options.batchRows && batch.bytes < this.options.batchBytes) {
+    while (queue.length > 0 && batch.rows < this.options.batchRows && records.bytes < this.options.batchBytes) {
+      await this.encoder.pace();
       const txn = queue.shift() as CommittedTransaction;
-      const messages = txn.kind === 'rows' ? await this.encoder.encodeRows(txn, batchId, now) : await this.encoder.encodeDdl(txn, batchId, now);
-      for (const m of messages) {
-        batch.messages.push(m);
-        batch.bytes += m.value.length;
-      }
+      if (txn.kind === 'rows') await this.encoder.encodeRows(txn, batchId, now, records);
+      else await this.encoder.encodeDdl(txn, batchId, now, records);
       const rows = txn.kind === 'rows' ? txn.rowCount : 1;
       batch.rows += rows;
       taken += rows;
@@ -285,38 +382,42 @@ export class CdcService {
     return { batch, taken };
   }
 
-  /** One Kafka transaction: the messages and the position after them, or nothing. */
-  private async publish(producer: Producer, messages: EncodedMessage[], position: StoredPosition): Promise<void> {
-    await this.ensureDataTopics([...new Set(messages.map((m) => m.topic))]);
-    const txn = await producer.transaction();
-    try {
-      // Several produce requests, one after the other (per-partition order kept), all in the one transaction;
-      // the position goes with the last.
-      const requests = produceRequests(messages);
-      if (requests.length === 0) requests.push([]);
-      requests[requests.length - 1]?.push({ topic: this.store.topic, messages: [this.store.message(position)] });
-      for (const topicMessages of requests) await txn.sendBatch({ acks: -1, topicMessages });
-      await txn.commit();
-    } catch (err) {
-      await txn.abort().catch(() => undefined);
-      throw err;
-    }
+  /** One Kafka transaction: the records and the position after them, or nothing. */
+  private async publish(records: TransactionRecords, position: StoredPosition): Promise<void> {
+    await this.ensureDataTopics(records.topics());
+    const stored = this.store.message(position);
+    records.add(this.store.topic, 0, stored.key, stored.value);
+    await this.publisher.publish(records);
     this.committed = position;
     this.metrics.position.set({ file: position.file }, position.pos);
     this.metrics.lastCommit.set(position.committedAt / 1000);
   }
 
-  private async ensureDataTopics(topics: string[]): Promise<void> {
+  /** Creates the missing ones, one call after the other (batches encoded ahead ask for the same new topics). */
+  private ensureDataTopics(topics: string[]): Promise<void> {
+    const run = this.topicsCreated.then(() => this.createMissingTopics(topics));
+    this.topicsCreated = run.catch(() => undefined);
+    return run;
+  }
+
+  private async createMissingTopics(topics: string[]): Promise<void> {
     const missing = topics.filter((t) => !this.knownTopics.has(t));
     if (missing.length === 0) return;
     const admin = this.kafka.admin();
     await admin.connect();
     try {
       await ensureTopics(admin, missing.map((topic) => ({ topic, partitions: topic === this.options.deadLetterTopic ? 1 : this.options.partitions })));
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: missing.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+      });
+      for (const resource of described.resources) {
+        const limit = Number(resource.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+        this.knownTopics.set(resource.resourceName, Number.isFinite(limit) && limit > 2 * BATCH_HEADROOM_BYTES ? limit - BATCH_HEADROOM_BYTES : DEFAULT_BATCH_BYTES);
+      }
     } finally {
       await admin.disconnect();
     }
-    for (const t of missing) this.knownTopics.add(t);
   }
 
   /** Watchdog and lag: the server's binlog end vs what was read; a silent connection is an error. */

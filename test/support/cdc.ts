@@ -7,6 +7,7 @@ import { repoRoot } from '../../schemas/config.js';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { createLogger } from '../../connectors/observability/logger.js';
 import { loadCdcOptions } from '../../connectors/mysql-binlog/config.js';
+import type { PublisherThread } from '../../connectors/mysql-binlog/publisher-thread.js';
 import { CdcService } from '../../connectors/mysql-binlog/service.js';
 import type { CanalFlatMessage } from '../../connectors/mysql-binlog/canal/flat-message.js';
 import { config, uniqueName } from './stack.js';
@@ -33,9 +34,10 @@ export function cdcEnv(tablePrefix: string, extra: Record<string, string> = {}):
   };
 }
 
-export function startCdc(env: Record<string, string>): CdcRun {
+/** `publisher`: a publisher thread of the test's own (the service starts one otherwise). */
+export function startCdc(env: Record<string, string>, publisher?: PublisherThread): CdcRun {
   const log = createLogger('cdc-test', process.env.TEST_LOG_LEVEL ?? 'warn');
-  const service = new CdcService(config, loadCdcOptions(config.mysql.database, env), createKafka(config, 'cdc-test', log), log);
+  const service = new CdcService(config, loadCdcOptions(config.mysql.database, env), createKafka(config, 'cdc-test', log), log, publisher);
   const running = service.run();
   return {
     env,

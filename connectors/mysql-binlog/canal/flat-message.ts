@@ -88,24 +88,35 @@ export class FlatMessageWriter {
   private tail = '';
 
   write(message: CanalFlatMessage): string {
-    if (!this.sharesEnvelope(message)) {
-      const m = message;
-      this.middle =
-        field('database', m.database) +
-        field('es', m.es) +
-        field('gtid', m.gtid) +
-        field('id', m.id) +
-        field('isDdl', m.isDdl) +
-        (m.isSnapshot === true ? ',"isSnapshot":true' : '') +
-        field('mysqlType', m.mysqlType);
-      this.tail = `${field('pkNames', m.pkNames)}${field('sql', m.sql)}${field('sqlType', m.sqlType)}${field('table', m.table)}${field('ts', m.ts)}${field('type', m.type)}}`;
-      this.last = m;
-    }
+    this.useEnvelope(message);
     const data = JSON.stringify(message.data) as string | undefined;
     const rest = this.middle + field('old', message.old) + this.tail;
     if (data !== undefined) return `{"data":${data}${rest}`;
     // rest starts with the comma of its first field, or is just the closing brace when every field is undefined.
     return rest.charCodeAt(0) === 44 ? `{${rest.slice(1)}` : `{${rest}`;
+  }
+
+  /**
+   * The message around its rows, for rows serialized elsewhere: write() of the message with JSON arrays
+   * `data` and `old` (or null) is `{"data":${data}${middle},"old":${old}${tail}`.
+   */
+  envelope(message: CanalFlatMessage): { middle: string; tail: string } {
+    this.useEnvelope(message);
+    return { middle: this.middle, tail: this.tail };
+  }
+
+  private useEnvelope(m: CanalFlatMessage): void {
+    if (this.sharesEnvelope(m)) return;
+    this.middle =
+      field('database', m.database) +
+      field('es', m.es) +
+      field('gtid', m.gtid) +
+      field('id', m.id) +
+      field('isDdl', m.isDdl) +
+      (m.isSnapshot === true ? ',"isSnapshot":true' : '') +
+      field('mysqlType', m.mysqlType);
+    this.tail = `${field('pkNames', m.pkNames)}${field('sql', m.sql)}${field('sqlType', m.sqlType)}${field('table', m.table)}${field('ts', m.ts)}${field('type', m.type)}}`;
+    this.last = m;
   }
 
   private sharesEnvelope(m: CanalFlatMessage): boolean {

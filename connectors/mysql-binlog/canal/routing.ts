@@ -18,6 +18,7 @@
  *   tables without a primary key get no key (a compacted topic then rejects them instead of collapsing
  *   them into one).
  */
+import type { CanalTableSchema } from './column-types.js';
 import { CanalRegexFilter } from './filter.js';
 import type { CanalFlatMessage, CanalRow } from './flat-message.js';
 import { javaIntAbs, javaStringHashCode } from './java-lang.js';
@@ -39,6 +40,17 @@ export interface CanalMqRoutingConfig {
   databaseHash?: boolean;
   /** rtdw: one message per row, keyed by primary key (see the module comment) */
   keyByPrimaryKey?: boolean;
+}
+
+/** Where the rows of one table go: a fixed partition, or one by hash of some columns' values. */
+type PartitionPlan = { kind: 'fixed'; partition: number } | { kind: 'hash'; columns: readonly string[]; baseHash: number; count: number };
+
+/** The topic of a table's rows and the partition of each row, given its Canal texts in column order. */
+export interface RowPartitioner {
+  topic: string;
+  /** the columns whose texts partitionOf reads */
+  reads: readonly number[];
+  partitionOf(texts: ReadonlyArray<string | null>): number;
 }
 
 export interface RoutedMessage {
@@ -149,6 +161,7 @@ export class CanalMqRouter {
   private readonly dynamicTopics: DynamicTopicRule[];
   private readonly partitionRules: PartitionRule[];
   private readonly partitionCounts: TopicPartitionCount[];
+  private readonly partitioners = new WeakMap<CanalTableSchema, RowPartitioner>();
 
   constructor(private readonly config: CanalMqRoutingConfig) {
     this.dynamicTopics = listItems(config.dynamicTopic).map(dynamicTopicRule);
@@ -174,23 +187,30 @@ export class CanalMqRouter {
     return entry?.count ?? this.config.partitionsNum ?? 1;
   }
 
+  /** MQMessageUtils.messagePartition for the rows of one table (pkNames: the message's, null without a primary key). */
+  private partitionPlan(database: string, table: string, pkNames: readonly string[] | null, partitionCount: number): PartitionPlan {
+    if (this.partitionRules.length === 0) return { kind: 'fixed', partition: this.config.partition ?? 0 };
+    const name = `${database}.${table}`;
+    const rule = this.partitionRules.find((r) => r.matcher.matches(name));
+    if (rule === undefined) return { kind: 'fixed', partition: 0 };
+    if (rule.mode.kind === 'table') return { kind: 'fixed', partition: partitionOf(javaStringHashCode(table), partitionCount) };
+    const columns = rule.mode.kind === 'primary-key' ? (pkNames ?? []) : rule.mode.columns;
+    return { kind: 'hash', columns, baseHash: this.config.databaseHash === false ? 0 : javaStringHashCode(database), count: partitionCount };
+  }
+
   /** MQMessageUtils.messagePartition(FlatMessage, ...): per-partition messages in partition order. */
   partitionsFor(message: CanalFlatMessage, partitionCount: number): Array<{ partition: number; message: CanalFlatMessage }> {
     const data = message.data;
     if (this.partitionRules.length === 0) return [{ partition: this.config.partition ?? 0, message }];
     if (message.isDdl || data === null || data.length === 0) return [{ partition: 0, message }];
-    const name = `${message.database}.${message.table}`;
-    const rule = this.partitionRules.find((r) => r.matcher.matches(name));
-    if (rule === undefined) return [{ partition: 0, message }];
-    if (rule.mode.kind === 'table') return [{ partition: partitionOf(javaStringHashCode(message.table), partitionCount), message }];
+    const plan = this.partitionPlan(message.database, message.table, message.pkNames, partitionCount);
+    if (plan.kind === 'fixed') return [{ partition: plan.partition, message }];
 
-    const keyColumns = rule.mode.kind === 'primary-key' ? message.pkNames : rule.mode.columns;
-    const baseHash = this.config.databaseHash === false ? 0 : javaStringHashCode(message.database);
     const groups = new Map<number, { data: CanalRow[]; old: CanalRow[] }>();
     data.forEach((row, i) => {
-      let hash = baseHash;
-      for (const column of keyColumns ?? []) hash ^= javaStringHashCode(fieldOf(row, column) ?? '');
-      const partition = partitionOf(hash, partitionCount);
+      let hash = plan.baseHash;
+      for (const column of plan.columns) hash ^= javaStringHashCode(fieldOf(row, column) ?? '');
+      const partition = partitionOf(hash, plan.count);
       const group = groups.get(partition) ?? { data: [], old: [] };
       groups.set(partition, group);
       group.data.push(row);
@@ -201,6 +221,33 @@ export class CanalMqRouter {
     return [...groups.entries()]
       .sort(([a], [b]) => a - b)
       .map(([partition, group]) => ({ partition, message: withRows(message, group.data, hasOld ? group.old : null) }));
+  }
+
+  /** partitionsFor for rows of `schema` known by their texts: the same partitions, without building messages. */
+  rowPartitioner(schema: CanalTableSchema): RowPartitioner {
+    let partitioner = this.partitioners.get(schema);
+    if (partitioner === undefined) {
+      const topic = this.topicFor(schema.database, schema.table);
+      const plan = this.partitionPlan(schema.database, schema.table, schema.pkNames.length > 0 ? schema.pkNames : null, this.partitionCountFor(topic));
+      if (plan.kind === 'fixed') {
+        partitioner = { topic, reads: [], partitionOf: () => plan.partition };
+      } else {
+        const names = schema.columns.map((c) => c.name);
+        // A column the table lacks reads as NULL, like fieldOf.
+        const indexes = plan.columns.map((column) => names.indexOf(column));
+        partitioner = {
+          topic,
+          reads: indexes.filter((i) => i !== -1),
+          partitionOf: (texts) => {
+            let hash = plan.baseHash;
+            for (const i of indexes) hash ^= javaStringHashCode((i === -1 ? null : texts[i]) ?? '');
+            return partitionOf(hash, plan.count);
+          },
+        };
+      }
+      this.partitioners.set(schema, partitioner);
+    }
+    return partitioner;
   }
 
   route(message: CanalFlatMessage): RoutedMessage[] {
