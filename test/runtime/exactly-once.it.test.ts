@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { repoRoot } from '../../schemas/config.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
+import { killHard } from '../support/children.js';
 import { config, uniqueName } from '../support/stack.js';
 
 const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
@@ -23,13 +24,6 @@ function worker(name: string, output: string): ChildProcess {
     env: { ...process.env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-}
-
-async function killHard(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 /** The job is done when its committed offsets (written in the same transactions as its outputs) reach the end of the input. */

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { repoRoot } from '../../schemas/config.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
+import { killHard } from '../support/children.js';
 import { config, uniqueName } from '../support/stack.js';
 import { JOIN_BOUNDS, JOIN_WINDOW, OUT_OF_ORDERNESS, WINDOW, type Order, type Payment } from '../support/graph-job.js';
 
@@ -35,13 +36,6 @@ function worker(name: string): ChildProcess {
     if (signal === null && !stopping.has(child)) crashed.push(`${name} exited with ${code}`);
   });
   return child;
-}
-
-async function killHard(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -232,7 +226,7 @@ describe('multi-stage job on Kafka: repartitioning, watermark propagation, TopN,
     expect((await readAll(`${name}-dead-letter`)).map((d) => (JSON.parse(d.value) as { reason: string }).reason)).toEqual([expect.stringContaining('not valid JSON'), expect.stringContaining('not valid JSON')]);
   }, 300_000);
 
-  it('two workers, both killed with -9 at random points and restarted, write exactly the same', async () => {
+  it('two workers, both killed with -9 at random points and restarted: TopN and interval join write exactly the same', async () => {
     const name = uniqueName('ms_kill');
     let a = worker(name);
     let b = worker(name);
@@ -249,12 +243,10 @@ describe('multi-stage job on Kafka: repartitioning, watermark propagation, TopN,
     } finally {
       await Promise.all([stop(a), stop(b)]);
     }
+    // The window join's output is not compared here: about 1 run in 3 commits its final firing twice
+    // after the kills (an open exactly-once bug, see the issue notes); the uninterrupted test checks it.
     expect(result.top).toEqual(expectedTop);
     expect(result.paid).toEqual(expectedPaid);
     expect(await readAll(`${name}-late`)).toEqual([]);
   }, 300_000);
-
-  // Seen in about 1 run in 3: after the kills, a window join's final firing is committed twice
-  // (the same pairs, in two transactions) although its changelog shows one firing. Under study.
-  it.todo('two workers killed with -9: the window join writes each pair once');
 });
