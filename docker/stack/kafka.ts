@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
 import type { RtdwConfig } from '../../schemas/config.js';
 import { ensurePackages } from './install.js';
 import { execFileAsync, livePid, portOpen, spawnDaemon, stopPid, tail, waitUntil } from './process.js';
@@ -107,6 +107,9 @@ export class KafkaService implements StackService {
         alive: () => livePid(this.pidFile) !== undefined,
       });
       await waitUntil('kafka metadata', async () => ((await this.describe()).brokers > 0 ? true : undefined), { timeoutMs: 30_000 });
+      // A restarted broker answers metadata before it has loaded every partition it leads; until then
+      // clients get NOT_LEADER errors that kafkajs' admin does not retry.
+      await waitUntil('kafka partitions', () => this.everyPartitionServed(), { timeoutMs: 90_000, intervalMs: 500 });
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- ${this.logFile} (tail) ---\n${tail(this.logFile)}`);
     }
@@ -154,6 +157,20 @@ export class KafkaService implements StackService {
     try {
       const d = await admin.describeCluster();
       return { clusterId: d.clusterId, brokers: d.brokers.length, controller: d.controller };
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** true once the broker answers ListOffsets for every partition of every topic (throws otherwise). */
+  private async everyPartitionServed(): Promise<true> {
+    const kafka = new Kafka({ clientId: `${this.config.kafka.clientId}-stack`, brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topics = await admin.listTopics();
+      for (let i = 0; i < topics.length; i += 50) await Promise.all(topics.slice(i, i + 50).map((topic) => admin.fetchTopicOffsets(topic)));
+      return true;
     } finally {
       await admin.disconnect();
     }
