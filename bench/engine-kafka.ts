@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../connectors/kafka/kafkajs.js';
 import { loadConfig, repoRoot } from '../schemas/config.js';
 import { readToEnd } from '../connectors/kafka/read-to-end.js';
 import type { BenchContext, Measurement, MeasurementStep } from './engine.js';

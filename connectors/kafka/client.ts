@@ -1,5 +1,6 @@
 /** kafkajs clients from rtdw config, logging through pino instead of kafkajs' console logger. */
-import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import { Kafka, logLevel } from './kafkajs.js';
+import type { KafkaConfig, logCreator } from 'kafkajs';
 import type { RtdwConfig } from '../../schemas/config.js';
 import type { Logger } from '../observability/logger.js';
 

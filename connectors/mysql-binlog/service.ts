@@ -12,7 +12,8 @@
  * commit in binlog order and a failure stops the pipeline before anything later is sent.
  */
 import mysql from 'mysql2/promise';
-import kafkajs, { type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { ConfigResourceTypes } from '../kafka/kafkajs.js';
 import type { RtdwConfig } from '../../schemas/config.js';
 import type { Logger } from '../observability/logger.js';
 import { ensureTopics } from '../kafka/topics.js';
@@ -409,7 +410,7 @@ export class CdcService {
       await ensureTopics(admin, missing.map((topic) => ({ topic, partitions: topic === this.options.deadLetterTopic ? 1 : this.options.partitions })));
       const described = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: missing.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+        resources: missing.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
       });
       for (const resource of described.resources) {
         const limit = Number(resource.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);

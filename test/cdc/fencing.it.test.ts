@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
-import { Kafka, logLevel, type Transaction } from 'kafkajs';
+import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
+import type { Transaction } from 'kafkajs';
 import { PositionStore, type StoredPosition } from '../../connectors/mysql-binlog/position-store.js';
 import { PublisherThread } from '../../connectors/mysql-binlog/publisher-thread.js';
 import type { PublisherOptions } from '../../connectors/mysql-binlog/transactional-publisher.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mysql from 'mysql2/promise';
 import type { ChildProcess } from 'node:child_process';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
 import { MariaDbService } from '../../docker/stack/mariadb.js';
 import { PositionStore, type StoredPosition } from '../../connectors/mysql-binlog/position-store.js';
 import { BinlogPurgedError } from '../../connectors/mysql-binlog/service.js';

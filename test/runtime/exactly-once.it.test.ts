@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
+import type { Admin } from 'kafkajs';
 import { repoRoot } from '../../schemas/config.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
 import { killHard } from '../support/children.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
 import { createClient, ClickHouseLogLevel } from '@clickhouse/client';
 import { stackDown, stackUp } from '../../docker/stack/stack.js';
 import { config, uniqueName } from '../support/stack.js';

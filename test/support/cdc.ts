@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
 import { repoRoot } from '../../schemas/config.js';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { createLogger } from '../../connectors/observability/logger.js';

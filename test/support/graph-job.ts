@@ -1,5 +1,5 @@
 /**
- * A six-stage job over JSON orders and payments, for the runtime's multi-stage tests: two source
+ * A seven-stage job over JSON orders and payments, for the runtime's multi-stage tests: two source
  * stages re-key orders (by province|city, and by order id), one re-keys payments by order id; a
  * sliding window sums amounts per city into an internal topic keyed by province; TopN ranks the
  * cities of each province per window; an interval join pairs orders with payments within 30 min,
