@@ -1,41 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSnapshot, diffRecords, encodeSnapshot } from './changelog-codec.js';
+import { decodeSnapshot, encodeChanges, META_KEY } from './changelog-codec.js';
 
-const snapshot = {
-  kind: 'sliced',
-  size: 3_600_000,
-  watermark: 42,
-  panes: [[300_000, [['b', '7', 1], ['a', '3', 2]]], [600_000, [['a', '1', 1]]]],
-  emitted: [],
-  keys: [['k1', { x: 1 }], ['k2', { x: 2 }]],
-};
+const readable = (records: ReadonlyArray<readonly [string, string | null]>) => records.map(([k, v]) => [k.replace('\u0000', '^').replace('\u0001', '|'), v === null ? null : JSON.parse(v)]);
 
 describe('changelog codec', () => {
-  it('round-trips a snapshot, pair arrays sorted by id, empty arrays kept', () => {
-    const records = encodeSnapshot(snapshot, { wm: 1 });
-    expect([...records.keys()].filter((k) => k.startsWith('panes'))).toHaveLength(2);
-    const decoded = decodeSnapshot<typeof snapshot>(records);
-    expect(decoded).toEqual({ snapshot, extra: { wm: 1 } });
-  });
-
-  it('sorts numeric ids numerically, not as text', () => {
-    const s = { panes: [[5, 'a'], [40, 'b'], [300, 'c']] };
-    expect(decodeSnapshot<typeof s>(encodeSnapshot(s, null))?.snapshot.panes).toEqual(s.panes);
-  });
-
-  it('writes only changed records and tombstones removed ones', () => {
-    const before = encodeSnapshot(snapshot, null);
-    const after = encodeSnapshot({ ...snapshot, watermark: 43, panes: [[600_000, [['a', '2', 2]]]] }, null);
-    const diff = diffRecords(before, after);
-    expect(diff.map(([k, v]) => [k.replace('\u0000', '^').replace('\u0001', '|'), v === null ? null : 'json'])).toEqual([
-      ['panes|n600000', 'json'],
-      ['^meta', 'json'],
-      ['panes|n300000', null],
+  it('writes the meta record, one record per changed key present and a tombstone per changed key absent', () => {
+    const partial = { kind: 'sliced', watermark: 42, keys: [['k1', { x: 1 }]] };
+    expect(readable(encodeChanges(partial, 'keys', ['k1', 'gone'], { wm: 1 }))).toEqual([
+      ['^meta', { fields: { kind: 'sliced', watermark: 42 }, split: ['keys'], extra: { wm: 1 } }],
+      ['keys|sk1', { x: 1 }],
+      ['keys|sgone', null],
     ]);
-    expect(diffRecords(after, after)).toEqual([]);
   });
 
-  it('returns undefined for an empty changelog', () => {
+  it('decodes the records of several checkpoints, applied in order, into the latest snapshot with keys sorted', () => {
+    const log = new Map<string, string>();
+    const apply = (records: ReadonlyArray<readonly [string, string | null]>) => {
+      for (const [k, v] of records) {
+        if (v === null) log.delete(k);
+        else log.set(k, v);
+      }
+    };
+    apply(encodeChanges({ watermark: 1, groups: [['b', [1]], ['a', [2]], ['c', [3]]] }, 'groups', ['b', 'a', 'c'], null));
+    apply(encodeChanges({ watermark: 2, groups: [['a', [5]]] }, 'groups', ['a', 'c'], { wm: 2 }));
+    expect(decodeSnapshot(log)).toEqual({ snapshot: { watermark: 2, groups: [['a', [5]], ['b', [1]]] }, extra: { wm: 2 } });
+    expect(log.has(META_KEY)).toBe(true);
+  });
+
+  it('keeps an empty keyed field, and returns undefined for an empty changelog', () => {
+    expect(decodeSnapshot(new Map(encodeChanges({ n: 3, keys: [] }, 'keys', [], null) as Array<[string, string]>))?.snapshot).toEqual({ n: 3, keys: [] });
     expect(decodeSnapshot(new Map())).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 /**
  * What every event-time stage processor shares: where its watermark comes from (generated from the
  * records of a source partition, or combined from upstream tasks' markers), dead letters instead of
- * crashes, and checkpointing its operator's snapshot as one changelog record per pane or key.
+ * crashes, and checkpointing the keys of its operator's state that changed as one changelog record each.
  */
 import type { KafkaMessage } from 'kafkajs';
 import {
@@ -9,9 +9,10 @@ import {
   MIN_TIMESTAMP,
   WatermarkCombiner,
   type BoundedOutOfOrdernessSnapshot,
+  type KeyedSnapshots,
   type WatermarkCombinerSnapshot,
 } from './core/index.js';
-import { decodeSnapshot, diffRecords, encodeSnapshot } from './changelog-codec.js';
+import { decodeSnapshot, encodeChanges, keyedRecordKey, META_KEY } from './changelog-codec.js';
 import { toJson } from './json.js';
 import type { Emitted, PartitionProcessor, ProcessorStats, StageContext, StateChange } from './stage.js';
 
@@ -40,8 +41,9 @@ export abstract class EventTimeProcessor<Snapshot extends object> implements Par
   private combiner: WatermarkCombiner | undefined;
   private watermark = MIN_TIMESTAMP;
   private deadLetters = 0;
-  /** JSON last written to the changelog per state key, to write only what changed. */
-  private written = new Map<string, string>();
+  /** Changelog keys holding state (a key removed before it was ever written needs no tombstone). */
+  private writtenKeys = new Set<string>();
+  private writtenMeta: string | undefined;
 
   protected constructor(
     watermarks: WatermarkSource,
@@ -62,7 +64,8 @@ export abstract class EventTimeProcessor<Snapshot extends object> implements Par
   protected abstract process(message: KafkaMessage): ProcessResult;
   /** The watermark moved forward: fire windows, drop expired state. */
   protected abstract advance(watermark: number): Emitted[];
-  protected abstract snapshotState(): Snapshot;
+  /** The operator whose state is checkpointed; undefined for a stage that keeps none beyond its watermark. */
+  protected abstract keyedState(): KeyedSnapshots<Snapshot> | undefined;
   protected abstract restoreState(snapshot: Snapshot): void;
   protected abstract lateCount(): number;
 
@@ -103,14 +106,27 @@ export abstract class EventTimeProcessor<Snapshot extends object> implements Par
 
   changes(): StateChange[] {
     const extra: ExtraState = { generator: this.generator?.snapshot(), combiner: this.combiner?.snapshot(), watermark: this.watermark, deadLetters: this.deadLetters };
-    const next = encodeSnapshot(this.snapshotState(), extra);
-    const out = diffRecords(this.written, next);
-    this.written = next;
+    const operator = this.keyedState();
+    const changed = operator?.takeChangedKeys() ?? [];
+    const records = encodeChanges(operator?.snapshot(changed) ?? {}, operator?.keyedField ?? 'keys', changed, extra);
+    const out: StateChange[] = [];
+    for (const [key, value] of records) {
+      if (key === META_KEY) {
+        if (value === this.writtenMeta) continue;
+        this.writtenMeta = value ?? undefined;
+      } else if (value === null) {
+        if (!this.writtenKeys.delete(key)) continue;
+      } else {
+        this.writtenKeys.add(key);
+      }
+      out.push([key, value]);
+    }
     return out;
   }
 
   restore(state: ReadonlyMap<string, string>): void {
-    this.written = new Map(state);
+    this.writtenKeys = new Set([...state.keys()].filter((key) => key !== META_KEY));
+    this.writtenMeta = state.get(META_KEY);
     const decoded = decodeSnapshot<Snapshot>(state);
     if (decoded === undefined) return;
     const extra = decoded.extra as ExtraState;
@@ -122,7 +138,7 @@ export abstract class EventTimeProcessor<Snapshot extends object> implements Par
   }
 
   stats(): ProcessorStats {
-    return { stateKeys: this.written.size, watermark: this.watermark, late: this.lateCount() };
+    return { stateKeys: this.writtenKeys.size, watermark: this.watermark, late: this.lateCount() };
   }
 
   private advanceTo(watermark: number): Emitted[] {

@@ -85,8 +85,8 @@ class IntervalJoinProcessor<L, R> extends EventTimeProcessor<IntervalJoinSnapsho
     return [];
   }
 
-  protected snapshotState(): IntervalJoinSnapshot<L, R> {
-    return this.join.snapshot();
+  protected keyedState(): IntervalJoin<L, R> {
+    return this.join;
   }
 
   protected restoreState(snapshot: IntervalJoinSnapshot<L, R>): void {
@@ -116,8 +116,8 @@ class WindowJoinProcessor<L, R> extends EventTimeProcessor<WindowJoinSnapshot<L,
     return emit(this.join.advanceWatermark(watermark), this.opts);
   }
 
-  protected snapshotState(): WindowJoinSnapshot<L, R> {
-    return this.join.snapshot();
+  protected keyedState(): WindowJoin<L, R> {
+    return this.join;
   }
 
   protected restoreState(snapshot: WindowJoinSnapshot<L, R>): void {

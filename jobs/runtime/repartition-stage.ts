@@ -45,8 +45,8 @@ class RepartitionProcessor extends EventTimeProcessor<Record<string, never>> {
     return [];
   }
 
-  protected snapshotState(): Record<string, never> {
-    return {};
+  protected keyedState(): undefined {
+    return undefined;
   }
 
   protected restoreState(): void {}

@@ -49,8 +49,8 @@ class TopNProcessor<V> extends EventTimeProcessor<TopNSnapshot> {
     return this.emit(this.topN.advanceWatermark(watermark));
   }
 
-  protected snapshotState(): TopNSnapshot {
-    return this.topN.snapshot();
+  protected keyedState(): TopN<V> {
+    return this.topN;
   }
 
   protected restoreState(snapshot: TopNSnapshot): void {

@@ -90,8 +90,8 @@ class WindowStageProcessor<E, Acc, Out, Saved> extends EventTimeProcessor<Window
     return this.emit(this.operator.advanceWatermark(watermark));
   }
 
-  protected snapshotState(): WindowOperatorSnapshot<Saved> {
-    return this.operator.snapshot();
+  protected keyedState(): WindowOperator<E, Out, WindowOperatorSnapshot<Saved>> {
+    return this.operator;
   }
 
   protected restoreState(snapshot: WindowOperatorSnapshot<Saved>): void {

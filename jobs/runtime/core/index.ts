@@ -38,6 +38,7 @@ export {
 } from './watermark.js';
 export { type TimerCallback, type TimerServiceSnapshot, TimerService, TimestampQueue } from './timers.js';
 export { type TtlValueStateSnapshot, TtlValueState } from './keyed-state.js';
+export { type KeyedSnapshots } from './keyed-snapshots.js';
 export {
   type AlignedWindows,
   type LateElement,

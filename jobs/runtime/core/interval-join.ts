@@ -1,4 +1,5 @@
 /** Keyed event-time interval join (Flink IntervalJoinOperator): left.ts + lower <= right.ts <= left.ts + upper. */
+import { entriesOf, takeAll } from './keyed-snapshots.js';
 import { TimerService } from './timers.js';
 import { MIN_TIMESTAMP } from './watermark.js';
 
@@ -114,6 +115,8 @@ export class IntervalJoin<L, R> {
   private readonly lower: number;
   private readonly upper: number;
   private readonly buffers = new Map<string, KeyBuffers<L, R>>();
+  private readonly changed = new Set<string>();
+  readonly keyedField = 'keys';
   private leftCleanup = new TimerService();
   private rightCleanup = new TimerService();
   private watermark = MIN_TIMESTAMP;
@@ -144,6 +147,7 @@ export class IntervalJoin<L, R> {
     }
     const buffers = this.buffersOf(key);
     addToBuffer(buffers.left, timestamp, record);
+    this.changed.add(key);
     const outputs = this.pairs(buffers.right, timestamp + this.lower, timestamp + this.upper, (right, rightTime) => ({
       kind: 'joined',
       key,
@@ -162,6 +166,7 @@ export class IntervalJoin<L, R> {
     }
     const buffers = this.buffersOf(key);
     addToBuffer(buffers.right, timestamp, record);
+    this.changed.add(key);
     // Flink IntervalJoinOperator.processElement2: the right side joins over [ts - upper, ts - lower]
     const outputs = this.pairs(buffers.left, timestamp - this.upper, timestamp - this.lower, (left, leftTime) => ({
       kind: 'joined',
@@ -188,18 +193,17 @@ export class IntervalJoin<L, R> {
     });
   }
 
-  snapshot(): IntervalJoinSnapshot<L, R> {
+  takeChangedKeys(): string[] {
+    return takeAll(this.changed);
+  }
+
+  snapshot(only?: Iterable<string>): IntervalJoinSnapshot<L, R> {
     return {
       lowerBound: this.lower,
       upperBound: this.upper,
       watermark: this.watermark,
       lateCount: this.late,
-      keys: Array.from(this.buffers.keys())
-        .sort()
-        .map((key) => {
-          const buffers = this.buffersOf(key);
-          return [key, { left: saveBuffer(buffers.left), right: saveBuffer(buffers.right) }] as const;
-        }),
+      keys: entriesOf(this.buffers, only).map(([key, buffers]) => [key, { left: saveBuffer(buffers.left), right: saveBuffer(buffers.right) }] as const),
     };
   }
 
@@ -242,6 +246,7 @@ export class IntervalJoin<L, R> {
   private evict(key: string, side: 'left' | 'right', timestamp: number): void {
     const buffers = this.buffers.get(key);
     if (buffers === undefined) return;
+    this.changed.add(key);
     if (side === 'left') removeFromBuffer(buffers.left, timestamp);
     else removeFromBuffer(buffers.right, timestamp);
     if (buffers.left.times.length === 0 && buffers.right.times.length === 0) this.buffers.delete(key);

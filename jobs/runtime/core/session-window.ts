@@ -1,5 +1,6 @@
 /** Event-time session windows with Flink's merging semantics (MergingWindowSet + EventTimeTrigger + allowed lateness). */
 import type { AggregateSpec, Sign } from './aggregates.js';
+import { entriesOf, takeAll } from './keyed-snapshots.js';
 import { TimerService } from './timers.js';
 import { MIN_TIMESTAMP } from './watermark.js';
 import type { SessionWindows, WindowOperator, WindowOutput } from './windows.js';
@@ -62,6 +63,8 @@ export class SessionWindowOperator<In, Acc, Out, Saved> implements WindowOperato
   private readonly gap: number;
   private readonly lateness: number;
   private readonly sessionsByKey = new Map<string, Session<Acc>[]>();
+  private readonly changed = new Set<string>();
+  readonly keyedField = 'keys';
   /**
    * Fire timers at maxTimestamp and cleanup timers at maxTimestamp + lateness, per (key, time). Timers of sessions
    * merged away are not deleted: when one fires, the key's current sessions decide what it does, so a stale one is
@@ -140,6 +143,7 @@ export class SessionWindowOperator<In, Acc, Out, Saved> implements WindowOperato
     }
     session.acc = this.aggregate.add(session.acc, value, sign);
     session.rows += sign;
+    this.changed.add(key);
     // Flink EventTimeTrigger.onElement: FIRE at once when maxTimestamp <= watermark, else a timer at maxTimestamp
     if (session.end - 1 <= watermark) {
       const fired = this.emit(key, session);
@@ -154,6 +158,8 @@ export class SessionWindowOperator<In, Acc, Out, Saved> implements WindowOperato
     this.timers.advanceWatermark(watermark, (key, time) => {
       const sessions = this.sessionsByKey.get(key);
       if (sessions === undefined) return;
+      // A firing marks emitted, a cleanup removes: either changes the key (a stale timer rewrites it unchanged).
+      this.changed.add(key);
       for (let i = 0; i < sessions.length; ) {
         const session = sessions[i] as Session<Acc>;
         // Flink EventTimeTrigger.onEventTime: FIRE when time == window.maxTimestamp()
@@ -170,19 +176,18 @@ export class SessionWindowOperator<In, Acc, Out, Saved> implements WindowOperato
     return outputs ?? NO_OUTPUT;
   }
 
-  snapshot(): SessionWindowSnapshot<Saved> {
+  takeChangedKeys(): string[] {
+    return takeAll(this.changed);
+  }
+
+  snapshot(only?: Iterable<string>): SessionWindowSnapshot<Saved> {
     return {
       kind: 'session',
       gap: this.gap,
       allowedLateness: this.lateness,
       watermark: this.currentWatermark,
       lateCount: this.late,
-      keys: Array.from(this.sessionsByKey.keys())
-        .sort()
-        .map((key) => [
-          key,
-          (this.sessionsByKey.get(key) ?? []).map((s) => [s.start, s.end, this.aggregate.save(s.acc), s.rows, s.emitted] as const),
-        ] as const),
+      keys: entriesOf(this.sessionsByKey, only).map(([key, sessions]) => [key, sessions.map((s) => [s.start, s.end, this.aggregate.save(s.acc), s.rows, s.emitted] as const)] as const),
     };
   }
 

@@ -5,6 +5,7 @@
  * with cache-local merges, and a snapshot holds one entry per key.
  */
 import type { AggregateSpec, Sign } from './aggregates.js';
+import { entriesOf, takeAll } from './keyed-snapshots.js';
 import { TimestampQueue } from './timers.js';
 import { MIN_TIMESTAMP } from './watermark.js';
 import { type AlignedWindows, type LateElement, type TimeWindow, type WindowOperator, type WindowOutput, windowStart } from './windows.js';
@@ -38,7 +39,7 @@ export interface SlicedWindowSnapshot<Saved> {
   readonly allowedLateness: number;
   readonly watermark: number;
   readonly lateCount: number;
-  /** One entry per key, in arrival order: windows emit keys in that order, so a restore reproduces outputs exactly. */
+  /** One entry per key, sorted by key (firings emit keys in sorted order, so a restore reproduces outputs exactly). */
   readonly keys: ReadonlyArray<readonly [key: string, state: SlicedKeyState<Saved>]>;
 }
 
@@ -94,6 +95,8 @@ export class SlicedWindowOperator<In, Acc, Out, Saved> implements WindowOperator
   private readonly pane: number;
   private readonly lateness: number;
   private readonly keys = new Map<string, KeyPanes<Acc>>();
+  private readonly changed = new Set<string>();
+  readonly keyedField = 'keys';
   /** Starts of panes that hold data for some key, until they expire. */
   private readonly livePanes = new TimestampQueue();
   /** maxTimestamps of windows that hold data and have not fired yet. */
@@ -153,6 +156,7 @@ export class SlicedWindowOperator<In, Acc, Out, Saved> implements WindowOperator
     }
     state.accs[index] = this.aggregate.add(state.accs[index] as Acc, value, sign);
     state.rows[index] = (state.rows[index] as number) + sign;
+    this.changed.add(key);
     // Flink EventTimeTrigger.onElement: FIRE at once when window.maxTimestamp() <= currentWatermark (late, within lateness)
     return start + this.pane <= this.lastFiredEnd ? this.refire(key, state, start) : NO_OUTPUT;
   }
@@ -174,7 +178,11 @@ export class SlicedWindowOperator<In, Acc, Out, Saved> implements WindowOperator
     return due.length > 0 || expired ? this.pass(due) : NO_OUTPUT;
   }
 
-  snapshot(): SlicedWindowSnapshot<Saved> {
+  takeChangedKeys(): string[] {
+    return takeAll(this.changed);
+  }
+
+  snapshot(only?: Iterable<string>): SlicedWindowSnapshot<Saved> {
     return {
       kind: 'sliced',
       size: this.size,
@@ -183,7 +191,7 @@ export class SlicedWindowOperator<In, Acc, Out, Saved> implements WindowOperator
       allowedLateness: this.lateness,
       watermark: this.watermark,
       lateCount: this.late,
-      keys: Array.from(this.keys, ([key, state]) => [
+      keys: entriesOf(this.keys, only).map(([key, state]) => [
         key,
         {
           panes: state.starts.map((start, i) => [start, this.aggregate.save(state.accs[i] as Acc), state.rows[i] as number] as const),
@@ -294,16 +302,21 @@ export class SlicedWindowOperator<In, Acc, Out, Saved> implements WindowOperator
         const value = this.windowValue(state, window.start, window.end);
         if (value === undefined || value.rows === 0) continue;
         (byWindow[w] as WindowOutput<In, Out>[]).push({ kind: 'result', key, window, value: this.aggregate.result(value.acc) });
-        if (retained[w] === true) (state.emitted ??= []).push(window.end);
+        if (retained[w] === true) {
+          (state.emitted ??= []).push(window.end);
+          this.changed.add(key);
+        }
       }
       const expired = firstAtOrAfter(state.starts, this.expiredBefore);
       if (expired > 0) {
         state.starts.splice(0, expired);
         state.accs.splice(0, expired);
         state.rows.splice(0, expired);
+        this.changed.add(key);
       }
       if (state.emitted !== undefined) {
         const live = state.emitted.filter((end) => end - 1 + this.lateness > this.watermark);
+        if (live.length !== state.emitted.length) this.changed.add(key);
         state.emitted = live.length > 0 ? live : undefined;
       }
       if (state.starts.length === 0 && state.emitted === undefined) this.keys.delete(key);

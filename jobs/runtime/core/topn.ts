@@ -1,4 +1,5 @@
 /** Per group and window, the top N results of a window operator by score, re-ranked as late updates arrive. */
+import { entriesOf, takeAll } from './keyed-snapshots.js';
 import { TimerService } from './timers.js';
 import { type TimeWindow, type WindowOutput, cleanupTime, isWindowLate, maxTimestamp } from './windows.js';
 
@@ -98,6 +99,8 @@ export class TopN<V> {
   private readonly groupOf: (key: string) => string;
   private readonly score: (value: V) => Score;
   private readonly groups = new Map<string, Map<string, GroupWindow>>();
+  private readonly changed = new Set<string>();
+  readonly keyedField = 'groups';
   /** Per group: a fire timer at each window's maxTimestamp and a cleanup timer at its cleanup time. */
   private timers = new TimerService();
   private late = 0;
@@ -133,6 +136,7 @@ export class TopN<V> {
       return [{ kind: 'late', reason: 'window-expired', group, key, window }];
     }
     const groupWindow = this.groupWindow(group, window);
+    this.changed.add(group);
     if (input.kind === 'retract') groupWindow.scores.delete(key);
     else groupWindow.scores.set(key, this.score(input.value));
     // Flink EventTimeTrigger.onElement: a window whose maxTimestamp the watermark has reached fires at once
@@ -146,6 +150,7 @@ export class TopN<V> {
     this.timers.advanceWatermark(watermark, (group, time) => {
       const windows = this.groups.get(group);
       if (windows === undefined) return;
+      this.changed.add(group);
       for (const [id, groupWindow] of windows) {
         if (maxTimestamp(groupWindow.window) === time) (outputs ??= []).push(...this.publish(group, groupWindow));
         if (cleanupTime(groupWindow.window, this.lateness) === time) windows.delete(id);
@@ -155,17 +160,19 @@ export class TopN<V> {
     return outputs ?? NO_OUTPUT;
   }
 
-  snapshot(): TopNSnapshot {
+  takeChangedKeys(): string[] {
+    return takeAll(this.changed);
+  }
+
+  snapshot(only?: Iterable<string>): TopNSnapshot {
     return {
       n: this.n,
       allowedLateness: this.lateness,
       watermark: this.currentWatermark,
       lateCount: this.late,
-      groups: Array.from(this.groups.keys())
-        .sort()
-        .map((group) => [
+      groups: entriesOf(this.groups, only).map(([group, windows]) => [
           group,
-          Array.from(this.groups.get(group)?.values() ?? [], (w): SavedGroupWindow => [
+          Array.from(windows.values(), (w): SavedGroupWindow => [
             w.window.start,
             w.window.end,
             Array.from(w.scores, ([key, score]) => [key, typeof score === 'bigint' ? score.toString() : score] as const),

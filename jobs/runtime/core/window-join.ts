@@ -95,8 +95,14 @@ export class WindowJoin<L, R> {
     return this.translate(this.windows.advanceWatermark(watermark));
   }
 
-  snapshot(): WindowJoinSnapshot<L, R> {
-    return this.windows.snapshot();
+  readonly keyedField = 'keys';
+
+  takeChangedKeys(): string[] {
+    return this.windows.takeChangedKeys();
+  }
+
+  snapshot(only?: Iterable<string>): WindowJoinSnapshot<L, R> {
+    return this.windows.snapshot(only);
   }
 
   private translate(outputs: readonly WindowOutput<JoinInput<L, R>, JoinBuffers<L, R>>[]): readonly WindowJoinOutput<L, R>[] {

@@ -1,4 +1,5 @@
 /** Event-time windows: assigners, Flink's window arithmetic, and the records window operators emit. */
+import type { KeyedSnapshots } from './keyed-snapshots.js';
 import type { Sign } from './aggregates.js';
 
 /** [start, end): holds timestamps start <= t <= end - 1. */
@@ -135,12 +136,11 @@ export interface LateElement<In> {
 export type WindowOutput<In, Out> = WindowResult<Out> | WindowRetraction | LateElement<In>;
 
 /** A keyed event-time window aggregation with Flink's EventTimeTrigger and allowed lateness. */
-export interface WindowOperator<In, Out, Snapshot> {
+export interface WindowOperator<In, Out, Snapshot> extends KeyedSnapshots<Snapshot> {
   readonly currentWatermark: number;
   /** Elements sent to the late output so far. */
   readonly lateCount: number;
   process(key: string, timestamp: number, value: In, sign?: Sign): readonly WindowOutput<In, Out>[];
   /** Fires and cleans up windows; a watermark that does not advance is ignored. */
   advanceWatermark(watermark: number): readonly WindowOutput<In, Out>[];
-  snapshot(): Snapshot;
 }
