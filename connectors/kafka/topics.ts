@@ -26,15 +26,14 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<vo
       if (!(err instanceof Error && /already exists/i.test(err.message))) throw err;
     });
   }
-  const present = specs.filter((s) => existing.has(s.topic));
-  if (present.length > 0) {
-    const meta = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
-    for (const t of meta.topics) {
-      const want = present.find((s) => s.topic === t.name)?.partitions ?? 0;
-      // Changing the count would move keys to other partitions and break per-key order: never do it silently.
-      if (t.partitions.length !== want) {
-        throw new Error(`topic ${t.name} has ${t.partitions.length} partitions but ${want} are configured; recreate the topic or change the configuration`);
-      }
+  // Every topic is checked, new ones too: one created by another process in between (kafkajs then
+  // reports nothing) may have been created with another partition count.
+  const meta = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+  for (const t of meta.topics) {
+    const want = specs.find((s) => s.topic === t.name)?.partitions ?? 0;
+    // Changing the count would move keys to other partitions and break per-key order: never do it silently.
+    if (t.partitions.length !== want) {
+      throw new Error(`topic ${t.name} has ${t.partitions.length} partitions but ${want} are configured; recreate the topic or change the configuration`);
     }
   }
 }

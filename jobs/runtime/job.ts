@@ -61,11 +61,20 @@ export class JobRunner {
 
   async start(): Promise<void> {
     const upstream = await resolveUpstream(this.kafka, this.job);
-    for (const stage of this.job.stages) {
-      const worker = new StageWorker(this.kafka, stage, this.log, { ...this.options, upstream: upstream.get(stage.name) ?? [] });
-      this.workers.push(worker);
-      await worker.start();
-      this.log.info({ job: this.job.name, stage: stage.name, input: stage.input, upstreamTasks: upstream.get(stage.name)?.length ?? 0 }, 'stage running');
+    for (const stage of this.job.stages) this.workers.push(new StageWorker(this.kafka, stage, this.log, { ...this.options, upstream: upstream.get(stage.name) ?? [] }));
+    // Side by side: a start waits for its group's rebalance, which a killed member of an earlier run
+    // holds up for the session timeout, once per stage if they started one after another.
+    const started = await Promise.allSettled(
+      this.workers.map(async (worker, i) => {
+        const stage = this.job.stages[i] as StageSpec;
+        await worker.start();
+        this.log.info({ job: this.job.name, stage: stage.name, input: stage.input, upstreamTasks: upstream.get(stage.name)?.length ?? 0 }, 'stage running');
+      }),
+    );
+    const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure !== undefined) {
+      await this.stop().catch(() => undefined);
+      throw failure.reason;
     }
   }
 
