@@ -1,7 +1,9 @@
 /** The `rtdw` command line. Subcommands stay thin: they validate config and call into the project. */
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type RtdwConfig } from '../schemas/config.js';
-import { formatStatusTable, stackDown, stackReset, stackStatus, stackUp } from '../docker/stack/stack.js';
+
+/** The stack's modules (service clients of all four services) load only for `stack` commands, to keep other commands' start quick. */
+const stackModule = () => import('../docker/stack/stack.js');
 
 const say = (msg: string): void => {
   process.stderr.write(`${msg}\n`);
@@ -30,6 +32,7 @@ stack
   .description('start every service that is not already answering, wait until each is ready (idempotent)')
   .action(async () => {
     const started = Date.now();
+    const { stackUp, formatStatusTable } = await stackModule();
     const { statuses, failures } = await stackUp(config(), say);
     console.log(formatStatusTable(statuses));
     for (const f of failures) say(`\n${f.name} failed to start:\n${f.error}`);
@@ -41,6 +44,7 @@ stack
   .command('down')
   .description('stop the services this stack started (data is kept)')
   .action(async () => {
+    const { stackDown } = await stackModule();
     for (const { name, result } of await stackDown(config(), say)) console.log(`${name.padEnd(10)} ${result}`);
   });
 
@@ -49,6 +53,7 @@ stack
   .description('each service with its endpoint, version and health; exits 1 when one is unhealthy')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
+    const { stackStatus, formatStatusTable } = await stackModule();
     const statuses = await stackStatus(config(), say);
     console.log(opts.json ? JSON.stringify(statuses, null, 2) : formatStatusTable(statuses));
     process.exitCode = statuses.every((s) => s.healthy) ? 0 : 1;
@@ -58,6 +63,7 @@ stack
   .command('reset')
   .description('stop the services and delete their data (keeps downloaded jars)')
   .action(async () => {
+    const { stackReset } = await stackModule();
     await stackReset(config(), say);
     say('stack reset: services stopped, data removed');
   });
