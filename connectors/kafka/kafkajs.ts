@@ -28,8 +28,7 @@ function installReadCommittedFilter(): void {
 installReadCommittedFilter();
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 
-export const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes } = kafkajs;
+export const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 export type Kafka = KafkaJs.Kafka;
 export type logLevel = KafkaJs.logLevel;
-export type CompressionTypes = KafkaJs.CompressionTypes;
 export type ConfigResourceTypes = KafkaJs.ConfigResourceTypes;
