@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
+import type { Admin } from 'kafkajs';
 import type { RtdwConfig } from '../../schemas/config.js';
 import { ensurePackages } from './install.js';
 import { execFileAsync, livePid, portOpen, spawnDaemon, stopPid, tail, waitUntil } from './process.js';
@@ -144,36 +145,32 @@ export class KafkaService implements StackService {
     }
   }
 
-  private async describe(): Promise<{ clusterId: string; brokers: number; controller: number | null }> {
-    const kafka = new Kafka({
-      clientId: `${this.config.kafka.clientId}-stack`,
-      brokers: this.config.kafka.brokers,
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 2000,
-      retry: { retries: 0 },
-    });
+  /** An admin client that fails fast (no retries): the probes are retried by their callers. */
+  private async withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
+    const kafka = new Kafka({ clientId: `${this.config.kafka.clientId}-stack`, brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const d = await admin.describeCluster();
-      return { clusterId: d.clusterId, brokers: d.brokers.length, controller: d.controller };
+      return await use(admin);
     } finally {
       await admin.disconnect();
     }
   }
 
+  private describe(): Promise<{ clusterId: string; brokers: number; controller: number | null }> {
+    return this.withAdmin(async (admin) => {
+      const d = await admin.describeCluster();
+      return { clusterId: d.clusterId, brokers: d.brokers.length, controller: d.controller };
+    });
+  }
+
   /** true once the broker answers ListOffsets for every partition of every topic (throws otherwise). */
-  private async everyPartitionServed(): Promise<true> {
-    const kafka = new Kafka({ clientId: `${this.config.kafka.clientId}-stack`, brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
+  private everyPartitionServed(): Promise<true> {
+    return this.withAdmin(async (admin) => {
       const topics = await admin.listTopics();
       for (let i = 0; i < topics.length; i += 50) await Promise.all(topics.slice(i, i + 50).map((topic) => admin.fetchTopicOffsets(topic)));
-      return true;
-    } finally {
-      await admin.disconnect();
-    }
+      return true as const;
+    });
   }
 
   private loggedVersion(): string | undefined {

@@ -1,5 +1,6 @@
 /** Keyed event-time interval join (Flink IntervalJoinOperator): left.ts + lower <= right.ts <= left.ts + upper. */
 import { entriesOf, takeAll } from './keyed-snapshots.js';
+import { firstAtOrAfter } from './sorted.js';
 import { TimerService } from './timers.js';
 import { MIN_TIMESTAMP } from './watermark.js';
 
@@ -52,18 +53,6 @@ export interface IntervalJoinSnapshot<L, R> {
 
 const NO_OUTPUT: readonly never[] = Object.freeze([]);
 
-/** Index of the first element of sorted `times` that is >= `time`. */
-function lowerIndex(times: readonly number[], time: number): number {
-  let low = 0;
-  let high = times.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if ((times[mid] as number) < time) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
-
 function emptyBuffer<T>(): SideBuffer<T> {
   return { times: [], byTime: new Map() };
 }
@@ -75,12 +64,12 @@ function addToBuffer<T>(buffer: SideBuffer<T>, timestamp: number, record: T): vo
     return;
   }
   buffer.byTime.set(timestamp, [record]);
-  buffer.times.splice(lowerIndex(buffer.times, timestamp), 0, timestamp);
+  buffer.times.splice(firstAtOrAfter(buffer.times, timestamp), 0, timestamp);
 }
 
 function removeFromBuffer<T>(buffer: SideBuffer<T>, timestamp: number): void {
   if (!buffer.byTime.delete(timestamp)) return;
-  buffer.times.splice(lowerIndex(buffer.times, timestamp), 1);
+  buffer.times.splice(firstAtOrAfter(buffer.times, timestamp), 1);
 }
 
 function saveBuffer<T>(buffer: SideBuffer<T>): SavedBuffer<T> {
@@ -235,7 +224,7 @@ export class IntervalJoin<L, R> {
   /** Pairs with every buffered record in [from, to], in timestamp then arrival order. */
   private pairs<T>(buffer: SideBuffer<T>, from: number, to: number, pair: (other: T, otherTime: number) => JoinedPair<L, R>): readonly JoinedPair<L, R>[] {
     let outputs: JoinedPair<L, R>[] | undefined;
-    for (let i = lowerIndex(buffer.times, from); i < buffer.times.length; i++) {
+    for (let i = firstAtOrAfter(buffer.times, from); i < buffer.times.length; i++) {
       const time = buffer.times[i] as number;
       if (time > to) break;
       for (const other of buffer.byTime.get(time) ?? []) (outputs ??= []).push(pair(other, time));

@@ -6,6 +6,7 @@
  */
 import type { AggregateSpec, Sign } from './aggregates.js';
 import { entriesOf, takeAll } from './keyed-snapshots.js';
+import { firstAtOrAfter } from './sorted.js';
 import { TimestampQueue } from './timers.js';
 import { MIN_TIMESTAMP } from './watermark.js';
 import { type AlignedWindows, type LateElement, type TimeWindow, type WindowOperator, type WindowOutput, windowStart } from './windows.js';
@@ -48,18 +49,6 @@ const NO_OUTPUT: readonly never[] = Object.freeze([]);
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
   return a;
-}
-
-/** Index of the first pane of `starts` (ascending) at or after `start`. */
-function firstAtOrAfter(starts: readonly number[], start: number): number {
-  let low = 0;
-  let high = starts.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if ((starts[mid] as number) < start) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }
 
 export class SlicedWindowOperator<In, Acc, Out, Saved> implements WindowOperator<In, Out, SlicedWindowSnapshot<Saved>> {
