@@ -145,4 +145,18 @@ jobs
     await runJob(c, { name: stage.name, stages: [stage] });
   });
 
+program
+  .command('redis-sink')
+  .description('window results on Kafka → Redis screen keys (README "Redis layout"); options in RTDW_REDIS_* variables')
+  .action(async () => {
+    const { runRedisSink } = await import('../connectors/redis/main.js');
+    try {
+      // RTDW_NAMESPACE (issue 10) until schemas/config.ts carries it.
+      await runRedisSink(config(), process.env.RTDW_NAMESPACE || 'rtdw');
+    } catch (err) {
+      say(`rtdw redis-sink: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
+  });
+
 await program.parseAsync(process.argv);
