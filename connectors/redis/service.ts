@@ -97,7 +97,13 @@ export class RedisSinkService {
       if (readWatermarkMarker(message) !== undefined) return;
       try {
         if (message.value === null) throw new Error('record without a value');
-        const record = parseScreenRecord(JSON.parse(message.value.toString()));
+        let json: unknown;
+        try {
+          json = JSON.parse(message.value.toString());
+        } catch (err) {
+          throw new Error(`not JSON: ${(err as Error).message}`);
+        }
+        const record = parseScreenRecord(json);
         for (const write of encodeScreenRecord(record, Number(message.offset), this.options.layout)) {
           writes.push(write);
           owners.push(i);
