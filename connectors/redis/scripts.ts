@@ -5,8 +5,8 @@
  * as texts (Lua numbers print with 14 digits) and compared as numbers (exact below 2^53).
  */
 
-/** HSET of a flat field/value list in chunks: unpack() is bounded by Lua's C stack (~8000 values). */
-const HSET_CHUNKED = `
+/** HSET and HMGET of long lists in chunks: unpack() is bounded by Lua's C stack (~8000 values). */
+const CHUNKED = `
 local function hset_all(key, list, first)
   local i = first
   while i <= #list do
@@ -14,6 +14,14 @@ local function hset_all(key, list, first)
     redis.call('HSET', key, unpack(list, i, j))
     i = j + 1
   end
+end
+local function hmget_all(key, names)
+  local values = {}
+  for i = 1, #names, 1000 do
+    local chunk = redis.call('HMGET', key, unpack(names, i, math.min(i + 999, #names)))
+    for j = 1, #chunk do values[#values + 1] = chunk[j] end
+  end
+  return values
 end
 `;
 
@@ -27,13 +35,12 @@ end
  * The TTL of both keys is set whenever something is applied.
  * Returns {records applied (0 or 1), fields applied, fields stale}.
  */
-export const WRITE_HASH = `${HSET_CHUNKED}
+export const WRITE_HASH = `${CHUNKED}
 local version, ttl, op = ARGV[1], ARGV[2], ARGV[3]
 local v = tonumber(version)
-local newest = tonumber(redis.call('HGET', KEYS[2], 'max') or '-1')
 if op == 'replace' then
   local fields = (#ARGV - 3) / 2
-  if v <= newest then return {0, 0, fields} end
+  if v <= tonumber(redis.call('HGET', KEYS[2], 'max') or '-1') then return {0, 0, fields} end
   redis.call('DEL', KEYS[1], KEYS[2])
   hset_all(KEYS[1], ARGV, 4)
   redis.call('HSET', KEYS[2], 'max', version, 'replaced', version)
@@ -41,21 +48,26 @@ if op == 'replace' then
   redis.call('EXPIRE', KEYS[2], ttl)
   return {1, fields, 0}
 end
-local replaced = tonumber(redis.call('HGET', KEYS[2], 'replaced') or '-1')
 local step = (op == 'upsert') and 2 or 1
+-- One read of every version involved: max, replaced, then f:<field> for each field.
+local names = {'max', 'replaced'}
+for i = 4, #ARGV, step do names[#names + 1] = 'f:' .. ARGV[i] end
+local seen = hmget_all(KEYS[2], names)
+local newest, replaced = tonumber(seen[1] or '-1'), tonumber(seen[2] or '-1')
 local data, versions = {}, {}
 local applied, stale = 0, 0
+local n = 2
 for i = 4, #ARGV, step do
+  n = n + 1
   local field = ARGV[i]
-  local seen = tonumber(redis.call('HGET', KEYS[2], 'f:' .. field) or '-1')
-  if v > replaced and v > seen then
+  if v > replaced and v > tonumber(seen[n] or '-1') then
     if op == 'upsert' then
       data[#data + 1] = field
       data[#data + 1] = ARGV[i + 1]
     else
       redis.call('HDEL', KEYS[1], field)
     end
-    versions[#versions + 1] = 'f:' .. field
+    versions[#versions + 1] = names[n]
     versions[#versions + 1] = version
     applied = applied + 1
   else
