@@ -30,7 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server.stop();
+  await (server as PrivateRedis | undefined)?.stop();
 });
 
 /** Window i: one city with i + 1 orders. */

@@ -1,9 +1,10 @@
 /** Shared by the Redis sink tests: captured logs, a namespace's keys, a private redis-server. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
@@ -67,6 +68,22 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+/** Waits until a redis-server answers PING on the port. */
+async function answering(port: number): Promise<void> {
+  await waitFor(`redis-server on ${port}`, async () => {
+    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      return (await probe.ping()) === 'PONG' ? true : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      probe.disconnect();
+    }
+  });
+}
+
 /** A redis-server of the test's own, without persistence: a restart comes back empty. */
 export class PrivateRedis {
   private child: ChildProcess | undefined;
@@ -87,20 +104,7 @@ export class PrivateRedis {
   /** Starts the server (again) on its port and waits until it answers PING. */
   async restart(): Promise<void> {
     this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
-    const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    try {
-      await waitFor(`redis-server on ${this.port}`, async () => {
-        try {
-          if (probe.status !== 'ready') await probe.connect();
-          return (await probe.ping()) === 'PONG' ? true : undefined;
-        } catch {
-          probe.disconnect();
-          return undefined;
-        }
-      });
-    } finally {
-      probe.disconnect();
-    }
+    await answering(this.port);
   }
 
   /** kill -9 */
@@ -110,6 +114,53 @@ export class PrivateRedis {
 
   async stop(): Promise<void> {
     await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A Redis Cluster of the test's own: three masters without replicas or persistence. */
+export class PrivateCluster {
+  private readonly children: ChildProcess[] = [];
+  readonly dir = mkdtempSync(join(tmpdir(), 'rtdw-redis-cluster-'));
+
+  private constructor(readonly ports: number[]) {}
+
+  static async start(masters = 3): Promise<PrivateCluster> {
+    const ports: number[] = [];
+    while (ports.length < masters) {
+      const port = await freePort();
+      // The cluster bus listens on port + 10000, which must be free too.
+      if (port + 10_000 <= 65_535 && !ports.includes(port)) ports.push(port);
+    }
+    const cluster = new PrivateCluster(ports);
+    for (const port of ports) {
+      const dir = join(cluster.dir, String(port));
+      mkdirSync(dir);
+      cluster.children.push(
+        spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--dir', dir], { stdio: 'ignore' }),
+      );
+    }
+    const probes: Redis[] = [];
+    try {
+      for (const port of ports) await answering(port);
+      await promisify(execFile)('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+      for (const port of ports) probes.push(new Redis(port, '127.0.0.1'));
+      await waitFor('cluster_state:ok on every node', async () => ((await Promise.all(probes.map((p) => p.cluster('INFO')))).every((info) => /cluster_state:ok/.test(String(info))) ? true : undefined));
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    } finally {
+      for (const p of probes) p.disconnect();
+    }
+    return cluster;
+  }
+
+  get nodes(): Array<{ host: string; port: number }> {
+    return this.ports.map((port) => ({ host: '127.0.0.1', port }));
+  }
+
+  async stop(): Promise<void> {
+    for (const child of this.children) await killHard(child);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
