@@ -12,18 +12,15 @@
  */
 
 /** A namespace is also a Kafka topic prefix and a ClickHouse database name: letters, digits, `_`. */
-export const NAMESPACE_PATTERN = /^\w+$/;
+const NAMESPACE_PATTERN = /^\w+$/;
 
-/** Hashes holding one window's (or one day's, or one ad's) figures: the "table part" of their key. */
+/**
+ * Hashes holding one window's (or one day's, or one ad's) figures: the "table part" of their key.
+ * The 1 h kinds are keyed by the window's start (epoch ms, 5-minute grid), the daily ones by the
+ * calendar day `YYYY-MM-DD` in RTDW_TIMEZONE, the trend by the ad id.
+ */
 export const HASH_KINDS = ['order_city_1h', 'order_top3_city_1h', 'ad_clicks_1h', 'ad_click_trend_1m', 'hot_ads_daily', 'daily_kpi'] as const;
 export type HashKind = (typeof HASH_KINDS)[number];
-
-/** Keyed by the start (epoch ms) of a 1 h window sliding by 5 min. */
-export const HOUR_WINDOW_KINDS = ['order_city_1h', 'order_top3_city_1h', 'ad_clicks_1h'] as const satisfies readonly HashKind[];
-export type HourWindowKind = (typeof HOUR_WINDOW_KINDS)[number];
-/** Keyed by a calendar day `YYYY-MM-DD` in RTDW_TIMEZONE. */
-export const DAY_KINDS = ['hot_ads_daily', 'daily_kpi'] as const satisfies readonly HashKind[];
-export type DayKind = (typeof DAY_KINDS)[number];
 
 export const HOUR_MS = 3_600_000;
 export const SLIDE_MS = 300_000;

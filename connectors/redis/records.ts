@@ -82,8 +82,6 @@ const entries = {
 } as const;
 
 type Entries = typeof entries;
-export type EntryOf<K extends keyof Entries> = z.output<Entries[K]['entry']>;
-export type IdentityOf<K extends keyof Entries> = z.output<Entries[K]['identity']>;
 
 /** The three ops on one kind's hash, with the scope (window, day or ad) that names the key. */
 function hashRecord<K extends keyof Entries, S extends z.ZodRawShape, E extends z.ZodType, I extends z.ZodType>(kind: K, scope: S, { entry, identity }: { entry: E; identity: I }) {
