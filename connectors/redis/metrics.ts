@@ -6,7 +6,7 @@ function create() {
   return {
     records: new Counter({
       name: 'rtdw_redis_sink_records_total',
-      help: 'hash writes by outcome: written, stale (an equal or newer version was already there), rejected (Redis refused it)',
+      help: 'writes by outcome: written or stale (an equal or newer version was already there) for hashes; rejected (Redis refused it) for any kind',
       labelNames: ['kind', 'result'],
       registers: [registry],
     }),

@@ -93,9 +93,9 @@ export class RedisSinkService {
     const owners: number[] = [];
     const dead: Array<{ key: Buffer | null; value: string }> = [];
     batch.messages.forEach((message, i) => {
-      // Watermark markers, if the producing stage forwards them, are progress, not results.
-      if (readWatermarkMarker(message) !== undefined) return;
       try {
+        // Watermark markers, if the producing stage forwards them, are progress, not results.
+        if (readWatermarkMarker(message) !== undefined) return;
         if (message.value === null) throw new Error('record without a value');
         let json: unknown;
         try {

@@ -178,7 +178,7 @@ export class RedisSink {
         if (isTransient(reply.reason)) transient ??= errorText(reply.reason);
         else {
           outcome.rejected.push({ index, reason: errorText(reply.reason) });
-          if (write.type === 'hash') this.metrics.records.inc({ kind: write.kind, result: 'rejected' });
+          this.metrics.records.inc({ kind: write.type === 'hash' ? write.kind : write.type, result: 'rejected' });
         }
         return;
       }

@@ -41,6 +41,7 @@ function random(seed: number): () => number {
 interface Produced {
   key: string;
   value: string | null;
+  headers?: Record<string, string>;
 }
 
 /** Two decimals from integer cents, as issue 11 prints amounts. */
@@ -140,7 +141,7 @@ const partitionOf = (key: string): number => [...key].reduce((h, c) => (h * 31 +
 /** One transaction; returns the offset of its last record in each partition it wrote. */
 async function transaction(producer: Producer, records: Produced[], outcome: 'commit' | 'abort'): Promise<Map<number, number>> {
   const txn = await producer.transaction();
-  const meta = await txn.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, partition: partitionOf(r.key) })) });
+  const meta = await txn.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, partition: partitionOf(r.key), ...(r.headers === undefined ? {} : { headers: r.headers }) })) });
   await txn[outcome]();
   const last = new Map<number, number>();
   for (const m of meta) last.set(m.partition, Number(m.baseOffset) + records.filter((r) => partitionOf(r.key) === m.partition).length - 1);
@@ -183,6 +184,9 @@ describe('Kafka → Redis sink service', () => {
       { key: 'bad:json', value: '{"kind":"order_city_1h",' },
       { key: 'bad:rank', value: JSON.stringify({ kind: 'hot_ads_daily', day: '2024-06-01', op: 'upsert', entries: [{ province: '山东省', ranking: [{ rank: 2, ad_id: 1, clicks: 1 }] }] }) },
       { key: 'bad:null', value: null },
+      { key: 'bad:marker', value: '{"watermark":"soon"}', headers: { 'rtdw-watermark': 'ads/0' } },
+      // A stage forwarding its watermark into the topic: progress, neither a result nor a dead letter.
+      { key: 'marker', value: JSON.stringify({ watermark: W }), headers: { 'rtdw-watermark': 'ads/0' } },
     ];
     const batches: Array<[Produced[], 'commit' | 'abort']> = [
       [scenario(rnd, 150, model), 'commit'],
@@ -215,7 +219,8 @@ describe('Kafka → Redis sink service', () => {
 
     const dead = new Map<string, { reason: string; offset: string; topic: string; partition: number; value: string | null }>();
     await readToEnd(kafka, deadLetterTopic, (m) => void dead.set(String(m.key), JSON.parse(String(m.value)) as { reason: string; offset: string; topic: string; partition: number; value: string | null }));
-    expect([...dead.keys()].sort()).toEqual(['bad:json', 'bad:null', 'bad:rank']);
+    expect([...dead.keys()].sort()).toEqual(['bad:json', 'bad:marker', 'bad:null', 'bad:rank']);
+    expect(dead.get('bad:marker')?.reason).toMatch(/malformed watermark marker from ads\/0/);
     expect(dead.get('bad:json')).toMatchObject({ reason: expect.stringMatching(/^not JSON: /), topic, partition: partitionOf('bad:json'), value: Buffer.from('{"kind":"order_city_1h",').toString('base64') });
     expect(dead.get('bad:rank')?.reason).toMatch(/^hot_ads_daily record: .*ranks must be 1\.\.n in order/);
     expect(dead.get('bad:null')).toMatchObject({ reason: 'record without a value', value: null });
