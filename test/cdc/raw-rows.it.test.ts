@@ -118,16 +118,17 @@ interface Collected {
   topic: string;
   partition: number;
   key: string | null;
-  value: string;
+  /** null: a tombstone */
+  value: string | null;
 }
 
 /** A sink that keeps every message as strings. */
 function collector(out: Collected[]): RecordSink {
   return {
     add: (topic, partition, key, v) => out.push({ topic, partition, key, value: v }),
-    addParts: (topic, partition, keyBuf, keyStart, keyEnd, parts: ValueParts) => {
-      const bytes = Buffer.concat(Array.from({ length: parts.count }, (_, i) => (parts.bufs[i] as Buffer).subarray(parts.starts[i], parts.ends[i])));
-      out.push({ topic, partition, key: keyBuf === null ? null : keyBuf.toString('utf8', keyStart, keyEnd), value: bytes.toString('utf8') });
+    addParts: (topic, partition, keyBuf, keyStart, keyEnd, parts: ValueParts | null) => {
+      const bytes = parts === null ? null : Buffer.concat(Array.from({ length: parts.count }, (_, i) => (parts.bufs[i] as Buffer).subarray(parts.starts[i], parts.ends[i])));
+      out.push({ topic, partition, key: keyBuf === null ? null : keyBuf.toString('utf8', keyStart, keyEnd), value: bytes === null ? null : bytes.toString('utf8') });
     },
   };
 }
