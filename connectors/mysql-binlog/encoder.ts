@@ -9,7 +9,7 @@ import { buildTableSchema, type CanalTableSchema, type InformationSchemaColumn }
 import { buildQueryMessage, classifyQueryEvent } from './canal/ddl.js';
 import { CanalTableFilter } from './canal/filter.js';
 import { FlatMessageWriter, type CanalFlatMessage } from './canal/flat-message.js';
-import { CanalMqRouter } from './canal/routing.js';
+import { CanalMqRouter, primaryKeyMessageKey } from './canal/routing.js';
 import { buildRowsMessage, buildSnapshotMessage, type MessageEnvelope, type RowsChange, type SourceRow } from './canal/row-event.js';
 import type { CdcOptions } from './config.js';
 import type { RecordSink } from './record-batch.js';
@@ -93,9 +93,15 @@ export class CanalEncoder {
   private readonly raw: RawRowsEncoder;
   private readonly fromEvents = new WeakMap<TableMapEntry, { current: TableColumns; schema: CanalTableSchema }>();
   private readonly deadLetterTopic: string;
+  private readonly ddlTopic: string;
+  private readonly filterDdl: boolean;
+  private readonly keyByPrimaryKey: boolean;
 
   constructor(options: CdcOptions, private readonly schemas: SchemaCache) {
     this.deadLetterTopic = options.deadLetterTopic;
+    this.ddlTopic = options.ddlTopic;
+    this.filterDdl = options.filterDdl;
+    this.keyByPrimaryKey = options.keyByPrimaryKey;
     this.filter = new CanalTableFilter({ filterRegex: options.filterRegex, blackRegex: options.blackRegex });
     this.router = new CanalMqRouter({
       topic: options.topic,
@@ -150,7 +156,14 @@ export class CanalEncoder {
       }
     }
     if (!this.filter.acceptsQuery(queryClass)) return;
-    this.route(buildQueryMessage(txn.sql, queryClass, { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid }), sink);
+    const message = buildQueryMessage(txn.sql, queryClass, { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid });
+    if (message.isDdl && this.ddlTopic !== '') {
+      // One partition keeps the schema history in binlog order.
+      sink.add(this.ddlTopic, 0, this.keyByPrimaryKey ? primaryKeyMessageKey(message) : null, this.writer.write(message));
+    }
+    // canal.instance.filter.query.ddl: the statement is applied (above) but not published with the rows.
+    if (message.isDdl && this.filterDdl) return;
+    this.route(message, sink);
   }
 
   async encodeSnapshot(chunk: SnapshotChunk, batchId: number, now: number, sink: RecordSink): Promise<void> {
