@@ -215,6 +215,6 @@ export class CanalEncoder {
 
   private route(message: CanalFlatMessage, sink: RecordSink): void {
     // The routed parts of one message share everything but their rows: the writer serializes that once.
-    for (const r of this.router.route(message)) sink.add(r.topic, r.partition, r.key, this.writer.write(r.message));
+    for (const r of this.router.route(message)) sink.add(r.topic, r.partition, r.key, r.message === null ? null : this.writer.write(r.message));
   }
 }

@@ -191,6 +191,11 @@ describe('raw rows path', () => {
     }
     await db.query(`UPDATE \`${table}\` SET ti = ti WHERE id < 20`);
     await db.query(`UPDATE \`${table}\` SET ti = 1, vc = 'same' WHERE id BETWEEN 30 AND 40`);
+    // Primary-key changes (keyed mode splits them into DELETE + tombstone + INSERT), alone and with other columns, next to rows keeping theirs.
+    await db.query(`UPDATE \`${table}\` SET id = id + 1000 WHERE id BETWEEN 41 AND 60`);
+    await db.query(`UPDATE \`${table}\` SET id = IF(id % 3 = 0, id + 2000, id), vc = ${quote(text(300))} WHERE id BETWEEN 61 AND 90`);
+    // Each new key is the key the row before it just left, within one event.
+    await db.query(`UPDATE \`${table}\` SET id = id - 1 WHERE id BETWEEN 1041 AND 1050 ORDER BY id`);
     await db.query(`DELETE FROM \`${table}\` WHERE id % 7 = 0`);
     const end = await status();
     await cdc.end();
@@ -227,6 +232,8 @@ describe('raw rows path', () => {
         expect(raw.length).toBe(decoded.length);
         for (let m = 0; m < raw.length; m++) expect(raw[m], `message ${m}`).toEqual(decoded[m]);
         expect(new Set(raw.map((r) => r.partition)).size).toBeGreaterThan(1);
+        // The primary-key changes above: 20 + 10 (ids 63, 66, …, 90) + 10 rows, each with a tombstone of its old key when keyed.
+        expect(raw.filter((r) => r.value === null)).toHaveLength(keyByPk === 'true' ? 40 : 0);
       } finally {
         await schemas.close();
       }
