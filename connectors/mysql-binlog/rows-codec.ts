@@ -13,10 +13,11 @@
  * formats, non-UTF-8 text) keep the decoded path.
  */
 import type { ColumnInfo, ColumnSchema, TableMapEntry } from '@vlasky/zongji';
-import type { CanalColumn, CanalTableSchema } from './canal/column-types.js';
+import type { CanalColumn, CanalTableSchema, ColumnValueKind } from './canal/column-types.js';
 import { emptyRecord, type CanalFlatMessage, type FlatMessageWriter } from './canal/flat-message.js';
 import type { CanalMqRouter, RowPartitioner } from './canal/routing.js';
 import type { MessageEnvelope } from './canal/row-event.js';
+import { civilFromDays } from './canal/time-zone.js';
 import { canalSqlType, canalText } from './canal/values.js';
 import { JsonBytes } from './json-bytes.js';
 import { ValueParts, type RecordSink } from './record-batch.js';
@@ -545,7 +546,7 @@ function writerOf(r: ColumnReader, column: CanalColumn): number {
     case T.DATETIME2:
       return kind.kind === 'temporal' && kind.fractionDigits === r.size ? W_DATETIME : W_GENERIC;
     case T.TIMESTAMP2:
-      return kind.kind === 'temporal' && kind.fractionDigits === r.size ? W_TIMESTAMP : W_GENERIC;
+      return kind.kind === 'timestamp' && kind.fractionDigits === r.size ? W_TIMESTAMP : W_GENERIC;
     case T.TIME2:
       return kind.kind === 'temporal' && kind.fractionDigits === r.size ? W_TIME : W_GENERIC;
     case T.VARCHAR:
@@ -627,19 +628,6 @@ const HEAD = Buffer.from('{"data":[');
 const NULL_JSON = Buffer.from('null');
 const COMMA = Buffer.from(',');
 const ZERO_TIMESTAMP = '0000-00-00 00:00:00';
-
-/** Civil date of days since 1970-01-01 (proleptic Gregorian, as Date's UTC getters): [year, month, day]. */
-function civilFromDays(days: number): [number, number, number] {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
-}
 
 /**
  * Encodes raw rows events: the same messages, partitions and keys as buildRowsMessage +
@@ -926,7 +914,7 @@ export class RawRowsEncoder {
         if (this.writeDateTime(r, buf, at)) return;
         break;
       case W_TIMESTAMP:
-        if (this.writeTimestamp(r, buf, at)) return;
+        if (this.writeTimestamp(r, buf, at, (this.layout.columns[i] as CanalColumn).value)) return;
         break;
       case W_TIME:
         if (this.writeTime(r, buf, at)) return;
@@ -1067,18 +1055,21 @@ export class RawRowsEncoder {
     return true;
   }
 
-  private writeTimestamp(r: ColumnReader, buf: Buffer, at: number): boolean {
+  private writeTimestamp(r: ColumnReader, buf: Buffer, at: number, kind: ColumnValueKind): boolean {
     const seconds = readIntBE(buf, at, 4);
     const fraction = r.size === 0 ? 0 : this.fractionAt(buf, at + 4, r.size);
-    if (Number.isNaN(fraction) || seconds < 0) return false;
+    if (Number.isNaN(fraction) || seconds < 0 || kind.kind !== 'timestamp') return false;
     const out = this.out;
     out.byte(0x22);
     if (seconds === 0 && fraction === 0) {
       out.ascii(ZERO_TIMESTAMP);
     } else {
-      // UTC, like zongji's Date with timezone 'Z'; the fraction (< 1 s) never changes the second.
-      const [year, month, day] = civilFromDays(Math.floor(seconds / 86400));
-      const inDay = seconds % 86400;
+      // The instant's civil time in the column's zone, as zonedTimestampText prints zongji's UTC text;
+      // the fraction (< 1 s) never changes the second.
+      const local = seconds + kind.zone.offsetAt(seconds);
+      const days = Math.floor(local / 86400);
+      const [year, month, day] = civilFromDays(days);
+      const inDay = local - days * 86400;
       this.writeDate(year, month, day);
       out.byte(0x20);
       this.writeClock(Math.floor(inDay / 3600), Math.floor((inDay % 3600) / 60), inDay % 60);

@@ -216,9 +216,10 @@ describe('raw rows path', () => {
     expect(shape(txnsRaw)).toEqual(shape(txnsDecoded));
   });
 
-  for (const keyByPk of ['true', 'false']) {
-    it(`encodes every message as the decoded path does (CDC_KEY_BY_PK=${keyByPk})`, async () => {
-      const options = loadCdcOptions(database, { CDC_KEY_BY_PK: keyByPk, CDC_PARTITIONS: '4', CDC_FILTER_REGEX: `${database}\\.${table}` });
+  // TIMESTAMP in the server's zone (UTC here), a fixed offset, and a zone with daylight saving time.
+  for (const [keyByPk, timeZone] of [['true', ''], ['false', ''], ['true', 'America/New_York'], ['false', '-03:30']] as const) {
+    it(`encodes every message as the decoded path does (CDC_KEY_BY_PK=${keyByPk}, CDC_TIMEZONE=${timeZone})`, async () => {
+      const options = loadCdcOptions(database, { CDC_KEY_BY_PK: keyByPk, CDC_PARTITIONS: '4', CDC_FILTER_REGEX: `${database}\\.${table}`, CDC_TIMEZONE: timeZone });
       const schemas = new SchemaCache({ host, port, user, password });
       try {
         const encode = async (txns: CommittedTransaction[]): Promise<Collected[]> => {
