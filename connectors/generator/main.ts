@@ -1,0 +1,51 @@
+/** Process wiring of `rtdw generate`: options from flags and the environment, signals, the report. */
+import type { RtdwConfig } from '../../schemas/config.js';
+import { ConfigError } from '../../schemas/config.js';
+import { createLogger } from '../observability/logger.js';
+import { pipelineSettings, type GeneratorOptionsInput } from './options.js';
+import { formatReport, runGenerator, SPEEDS, type GeneratorReport, type Speed } from './run.js';
+
+/** The flags of `rtdw generate`, as commander hands them over (strings, camelCase). */
+export interface GenerateFlags {
+  rate: string;
+  minutes?: string;
+  seed: string;
+  start?: string;
+  speed: string;
+  rowShare?: string;
+  diurnal?: string;
+  users?: string;
+  products?: string;
+  ads?: string;
+  botsPerHour?: string;
+  brushersPerHour?: string;
+  failureBurstsPerHour?: string;
+  idBase?: string;
+  json?: boolean;
+}
+
+export async function runGenerate(config: RtdwConfig, flags: GenerateFlags, say: (line: string) => void): Promise<GeneratorReport> {
+  if (!(SPEEDS as readonly string[]).includes(flags.speed)) throw new ConfigError([`--speed: expected ${SPEEDS.join(' or ')}, got ${JSON.stringify(flags.speed)}`]);
+  const settings = pipelineSettings();
+  const { json: _json, speed, start, ...numbers } = flags;
+  const input: Omit<GeneratorOptionsInput, 'timezone' | 'blacklistClicks'> = {
+    ...Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined)),
+    rate: flags.rate,
+    start: start ?? Date.now(),
+  };
+  const abort = new AbortController();
+  const stop = (): void => {
+    say('generate: stopping; writing what was generated');
+    abort.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const report = await runGenerator(config, settings, input, { speed: speed as Speed, signal: abort.signal, onProgress: say }, createLogger('generate', config.logLevel));
+    say(formatReport(report));
+    return report;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
