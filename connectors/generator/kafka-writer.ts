@@ -1,10 +1,10 @@
 /**
  * Writes events to the event log `<ns>.ods_events`: one JSON object per message, keyed by
- * device_id, so kafkajs' default partitioner (murmur2, as the Java client's) keeps a device's
- * events in one partition, in the order they are delivered. An idempotent producer: a retried
- * request adds no duplicates besides the model's own.
+ * device_id and partitioned like the Java client's default partitioner (murmur2 of the key), so a
+ * device's events stay in one partition, in the order they are delivered. An idempotent producer:
+ * a retried request adds no duplicates besides the model's own.
  */
-import type { Producer } from 'kafkajs';
+import type { ICustomPartitioner, Producer } from 'kafkajs';
 import type { RtdwConfig } from '../../schemas/config.js';
 import type { AdEvent } from '../../schemas/events.js';
 import { createKafka } from '../kafka/client.js';
@@ -15,11 +15,44 @@ export function eventLogTopic(namespace: string): string {
   return `${namespace}.ods_events`;
 }
 
+const MURMUR2_M = 0x5bd1e995;
+
+/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2) of the key's UTF-8 bytes. */
+export function murmur2(key: string): number {
+  const data = Buffer.from(key, 'utf8');
+  const length = data.length;
+  let h = (0x9747b28c ^ length) | 0;
+  const whole = length & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let k = (data[i] as number) | ((data[i + 1] as number) << 8) | ((data[i + 2] as number) << 16) | ((data[i + 3] as number) << 24);
+    k = Math.imul(k, MURMUR2_M);
+    k ^= k >>> 24;
+    k = Math.imul(k, MURMUR2_M);
+    h = Math.imul(h, MURMUR2_M) ^ k;
+  }
+  const rest = length & 3;
+  if (rest === 3) h ^= (data[whole + 2] as number) << 16;
+  if (rest >= 2) h ^= (data[whole + 1] as number) << 8;
+  if (rest >= 1) h = Math.imul(h ^ (data[whole] as number), MURMUR2_M);
+  h ^= h >>> 13;
+  h = Math.imul(h, MURMUR2_M);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/** The partition the Java client's default partitioner gives a keyed record. */
+export function keyPartition(key: string, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
+
+const byDevice: ICustomPartitioner = () => ({ partitionMetadata, message }) => keyPartition(String(message.key), partitionMetadata.length);
+
 export async function connectEventLog(config: RtdwConfig, logger: Logger): Promise<Producer> {
   const producer = createKafka(config, 'generator', logger).producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    createPartitioner: byDevice,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 },
   });
   await producer.connect();

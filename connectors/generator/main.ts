@@ -1,8 +1,9 @@
 /** Process wiring of `rtdw generate`: options from flags and the environment, signals, the report. */
+import { pino } from 'pino';
 import type { RtdwConfig } from '../../schemas/config.js';
 import { ConfigError } from '../../schemas/config.js';
 import { createLogger } from '../observability/logger.js';
-import { pipelineSettings, type GeneratorOptionsInput } from './options.js';
+import { pipelineSettings, resolveOptions, type GeneratorOptionsInput } from './options.js';
 import { formatReport, runGenerator, SPEEDS, type GeneratorReport, type Speed } from './run.js';
 
 /** The flags of `rtdw generate`, as commander hands them over (strings, camelCase). */
@@ -25,7 +26,6 @@ export interface GenerateFlags {
 }
 
 export async function runGenerate(config: RtdwConfig, flags: GenerateFlags, say: (line: string) => void): Promise<GeneratorReport> {
-  if (!(SPEEDS as readonly string[]).includes(flags.speed)) throw new ConfigError([`--speed: expected ${SPEEDS.join(' or ')}, got ${JSON.stringify(flags.speed)}`]);
   const settings = pipelineSettings();
   const { json: _json, speed, start, ...numbers } = flags;
   const input: Omit<GeneratorOptionsInput, 'timezone' | 'blacklistClicks'> = {
@@ -33,6 +33,15 @@ export async function runGenerate(config: RtdwConfig, flags: GenerateFlags, say:
     rate: flags.rate,
     start: start ?? Date.now(),
   };
+  // Every bad flag at once, before anything connects.
+  const problems = (SPEEDS as readonly string[]).includes(speed) ? [] : [`speed: expected ${SPEEDS.join(' or ')}, got ${JSON.stringify(speed)}`];
+  try {
+    resolveOptions({ ...input, idBase: input.idBase ?? 0, timezone: settings.timezone, blacklistClicks: settings.blacklistClicks });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   const abort = new AbortController();
   const stop = (): void => {
     say('generate: stopping; writing what was generated');
@@ -41,7 +50,7 @@ export async function runGenerate(config: RtdwConfig, flags: GenerateFlags, say:
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const report = await runGenerator(config, settings, input, { speed: speed as Speed, signal: abort.signal, onProgress: say }, createLogger('generate', config.logLevel));
+    const report = await runGenerator(config, settings, input, { speed: speed as Speed, signal: abort.signal, onProgress: say }, createLogger('generate', config.logLevel, pino.destination(2)));
     say(formatReport(report));
     return report;
   } finally {

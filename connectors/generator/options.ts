@@ -47,10 +47,9 @@ const count = (min: number, max: number) => z.coerce.number().int().min(min).max
 const perHour = z.coerce.number().min(0).max(3600);
 
 /** An instant: epoch ms, or ISO 8601 text with a zone (an instant must not depend on where it is read). */
-const instant = z.union([
-  z.number().int().min(0),
-  z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time with a zone, e.g. 2025-06-01T08:00:00+08:00 or 2025-06-01T00:00:00Z' }).transform((s) => Date.parse(s)),
-]);
+const instant = z.union([z.number().int().min(0), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))], {
+  error: 'expected an ISO 8601 time with a zone, e.g. 2025-06-01T08:00:00+08:00 or 2025-06-01T00:00:00Z (or epoch ms)',
+});
 
 export const generatorOptionsSchema = z
   .object({
