@@ -19,21 +19,24 @@ const MURMUR2_M = 0x5bd1e995;
 
 /** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2) of the key's UTF-8 bytes. */
 export function murmur2(key: string): number {
-  const data = Buffer.from(key, 'utf8');
-  const length = data.length;
+  // Device ids are ASCII: their UTF-16 units are their bytes, no buffer needed.
+  const ascii = /^[\x00-\x7f]*$/.test(key);
+  const data = ascii ? undefined : Buffer.from(key, 'utf8');
+  const byte = data === undefined ? (i: number) => key.charCodeAt(i) : (i: number) => data[i] as number;
+  const length = data === undefined ? key.length : data.length;
   let h = (0x9747b28c ^ length) | 0;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
-    let k = (data[i] as number) | ((data[i + 1] as number) << 8) | ((data[i + 2] as number) << 16) | ((data[i + 3] as number) << 24);
+    let k = byte(i) | (byte(i + 1) << 8) | (byte(i + 2) << 16) | (byte(i + 3) << 24);
     k = Math.imul(k, MURMUR2_M);
     k ^= k >>> 24;
     k = Math.imul(k, MURMUR2_M);
     h = Math.imul(h, MURMUR2_M) ^ k;
   }
   const rest = length & 3;
-  if (rest === 3) h ^= (data[whole + 2] as number) << 16;
-  if (rest >= 2) h ^= (data[whole + 1] as number) << 8;
-  if (rest >= 1) h = Math.imul(h ^ (data[whole] as number), MURMUR2_M);
+  if (rest === 3) h ^= byte(whole + 2) << 16;
+  if (rest >= 2) h ^= byte(whole + 1) << 8;
+  if (rest >= 1) h = Math.imul(h ^ byte(whole), MURMUR2_M);
   h ^= h >>> 13;
   h = Math.imul(h, MURMUR2_M);
   h ^= h >>> 15;
