@@ -130,11 +130,3 @@ export function formatCents(cents: number): string {
   const rest = abs % CENTS_PER_UNIT;
   return `${sign}${units}.${rest < 10 ? '0' : ''}${rest}`;
 }
-
-/** DECIMAL text with at most two places → integer cents, exactly ("7" → 700, "0.5" → 50). */
-export function parseCents(text: string): number {
-  const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(text);
-  if (m === null) throw new Error(`not a money amount with at most 2 decimals: ${JSON.stringify(text)}`);
-  const cents = Number(m[2]) * CENTS_PER_UNIT + Number((m[3] ?? '').padEnd(2, '0'));
-  return m[1] === '-' ? -cents : cents;
-}

@@ -46,7 +46,7 @@ const CATEGORIES: CategorySpec[] = [
   { category: '虚拟充值', share: 6, minCents: 100, maxCents: 990, items: ['话费充值', '视频会员', '游戏点卡', '流量包'] },
   { category: '图书文娱', share: 5, minCents: 990, maxCents: 29_900, items: ['长篇小说', '教辅资料', '漫画', '文具套装'] },
 ];
-export const SMALL_AMOUNT_CATEGORY = '虚拟充值';
+const SMALL_AMOUNT_CATEGORY = '虚拟充值';
 
 const BRANDS = ['星辰', '云川', '青禾', '北极光', '山海', '小满', '拾光', '朗悦', '沐言', '锦程', '悦享', '森屿', '知白', '半岛'];
 const VARIANTS = ['经典款', '升级版', 'Pro', 'Max', '轻薄款', '礼盒装', '家庭装', '标准版', '限定款', '青春版'];

@@ -62,14 +62,12 @@ export async function connectEventLog(config: RtdwConfig, logger: Logger): Promi
   return producer;
 }
 
-/** Throws unless the topic exists (created by `rtdw setup`); returns its partition count. */
-export async function checkEventLogTopic(config: RtdwConfig, logger: Logger, topic: string): Promise<number> {
+/** Throws unless the topic exists (created by `rtdw setup`, with the partition count the jobs expect). */
+export async function checkEventLogTopic(config: RtdwConfig, logger: Logger, topic: string): Promise<void> {
   const admin = createKafka(config, 'generator-admin', logger).admin();
   await admin.connect();
   try {
     if (!(await admin.listTopics()).includes(topic)) throw new Error(`Kafka topic ${topic} does not exist: run \`rtdw setup\` first`);
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    return meta.topics[0]?.partitions.length ?? 0;
   } finally {
     await admin.disconnect();
   }

@@ -75,7 +75,7 @@ describe('determinism', () => {
   });
 
   it('pins the traffic of one seed: a change of the model must update this digest on purpose', () => {
-    expect(digest(generate({ ...small, minutes: 1 }))).toMatchInlineSnapshot(`"d953b237c3a1ee7fcc1db0135185e031100386872ea9b50f2e2def2dec4a05ea"`);
+    expect(digest(generate({ ...small, minutes: 1 }))).toMatchInlineSnapshot(`"e440983872e57bc741b852c354a5053bb92bf2eeb3944a792367328669239c22"`);
   });
 });
 
@@ -250,7 +250,7 @@ describe('shape of the traffic (seed 7, one hour at 100/s)', () => {
     expect(created.size - firstSuccess.size).toBeGreaterThan(created.size * 0.05);
   });
 
-  it('orders are cancelled, corrected, refunded, deleted after the fact; some arrive hours late', () => {
+  it('orders are cancelled, corrected, refunded, deleted after the fact; some arrive hours or days late', () => {
     const updates = hour.filter((a) => isRow(a) && a.op === 'update' && a.table === 'orders') as Array<Extract<RowAction, { op: 'update'; table: 'orders' }>>;
     expect(updates.filter((u) => u.set.status === 'cancelled').length).toBeGreaterThan(100);
     expect(updates.filter((u) => u.set.amount !== undefined).length).toBeGreaterThan(50);
@@ -260,7 +260,9 @@ describe('shape of the traffic (seed 7, one hour at 100/s)', () => {
     expect(deletes.filter((d) => d.kind === 'row' && d.table === 'payments').length).toBeGreaterThan(10);
     expect(deletes.filter((d) => d.kind === 'row' && d.table === 'orders').length).toBeGreaterThan(10);
     const backdated = inserts(hour, 'orders').filter((o) => o.row.created_at < localText(o.at - 10 * 60_000));
-    expect(backdated.length).toBeGreaterThan(5);
+    expect(backdated.length).toBeGreaterThan(20);
+    // Some beyond the pipeline's 48 h state retention: late changes downstream.
+    expect(backdated.filter((o) => o.row.created_at < localText(o.at - 48 * 3_600_000)).length).toBeGreaterThan(0);
   });
 });
 

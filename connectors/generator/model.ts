@@ -19,8 +19,6 @@ import { DELIVERY, diurnalFactor, FAILURE_DRIFT, ORDER, rowsPerOrder, sessionMix
 import { ZonedClock } from './zoned-time.js';
 
 const MINUTE_MS = 60_000;
-/** sign-ups kept for direct orders to choose from */
-const RECENT_SIGNUPS = 10_000;
 /** sessions that began up to this long before the start are still browsing when it comes */
 const WARM_UP_MS = 15 * MINUTE_MS;
 
@@ -34,13 +32,13 @@ export function* modelActions(options: GeneratorOptions): Generator<Action> {
 }
 
 /** Arrival rates per ms at the day's mean load, from `rate` and the traffic's average shape. */
-export interface ArrivalRates {
+interface ArrivalRates {
   sessions: number;
   directOrders: number;
   signups: number;
 }
 
-export function arrivalRates(options: GeneratorOptions, meanCtrFactor: number): ArrivalRates {
+function arrivalRates(options: GeneratorOptions, meanCtrFactor: number): ArrivalRates {
   const mix = sessionMix(options.anonymousShare, options.duplicateShare, meanCtrFactor);
   const sessions = (options.rate * (1 - options.rowShare)) / mix.deliveries / 1000;
   const orders = (options.rate * options.rowShare) / rowsPerOrder(options.paymentFailureRate) / 1000;
@@ -60,7 +58,6 @@ class TrafficModel implements ModelContext {
   private readonly orders: Orders;
   private readonly sessions: Sessions;
   private readonly abuse: Abuse;
-  private readonly signups: Array<{ id: number; areaId: number }> = [];
   private loadMinute = Number.NaN;
   private load = 1;
 
@@ -123,11 +120,9 @@ class TrafficModel implements ModelContext {
   }
 
   private directOrder(now: number, random: Random): void {
-    const recent = this.signups.length > 0 && random.chance(ORDER.newUserShare) ? random.pick(this.signups) : undefined;
-    const userId = recent?.id ?? this.catalog.randomUser(random);
-    const homeArea = recent?.areaId ?? this.catalog.userAreaId(userId);
-    if (random.chance(ORDER.backdated)) this.orders.placeBackdated(now, userId, homeArea);
-    else this.orders.place(now, userId, homeArea);
+    const userId = this.catalog.randomUser(random);
+    if (random.chance(ORDER.backdated)) this.orders.placeBackdated(now, userId, this.catalog.userAreaId(userId));
+    else this.orders.place(now, userId, this.catalog.userAreaId(userId));
   }
 
   private signup(now: number): void {
@@ -135,8 +130,8 @@ class TrafficModel implements ModelContext {
     const id = this.nextId('users');
     const areaId = this.catalog.randomArea(r).id;
     this.insert(now, 'users', { id, name: personName(hashInts(this.options.seed, id, 13)), area_id: areaId, channel: this.catalog.randomChannel(r), created_at: this.clock.dateTime(now) });
-    if (this.signups.length >= RECENT_SIGNUPS) this.signups.splice(0, RECENT_SIGNUPS / 2);
-    this.signups.push({ id, areaId });
+    // Some new users order at once: the warehouse sees users younger than their first order by minutes.
+    if (r.chance(ORDER.signupOrders)) this.agenda.at(now + r.intBetween(ORDER.signupOrderMs[0], ORDER.signupOrderMs[1]), (t) => this.orders.place(t, id, areaId));
   }
 
   nextId(table: GrowingTable): number {

@@ -60,11 +60,12 @@ export class Orders {
   }
 
   /**
-   * An order from an offline shop synced late: created 10 min to 3 h ago, paid minutes after, all
-   * written now. Downstream it is a correction of past figures, not a late event.
+   * An order from an offline shop synced late: created 10 min to 3 h ago (a tenth of them days
+   * ago, beyond the pipeline's state retention), paid minutes after, all written now. Downstream
+   * it is a correction of past figures, not a late event.
    */
   placeBackdated(now: number, userId: number, areaId: number): void {
-    const createdAt = now - this.inRange(ORDER.backdatedMs);
+    const createdAt = now - this.inRange(this.random.chance(ORDER.ancientShare) ? ORDER.ancientMs : ORDER.backdatedMs);
     const product = this.ctx.catalog.randomProduct(this.random);
     this.insert(now, createdAt, userId, areaId, [{ product, quantity: 1, price: product.priceCents }], createdAt + this.inRange(ORDER.backdatedPayMs));
   }

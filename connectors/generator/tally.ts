@@ -66,12 +66,6 @@ export class ActionTally {
     return this.deliveryTotal;
   }
 
-  /** rows a table holds afterwards, starting empty: inserts − deletes (dimension upserts of existing rows aside) */
-  net(table: SourceTable): number {
-    const c = this.report.rows[table];
-    return c.insert - c.delete;
-  }
-
   snapshot(): TallyReport {
     return structuredClone(this.report);
   }

@@ -72,11 +72,15 @@ export const ORDER = {
   /** orders synced late from offline shops: inserted now, created 10 min to 3 h ago, already paid */
   backdated: 0.005,
   backdatedMs: [10 * 60_000, 3 * 60 * 60_000],
+  /** of those, synced after days: older than the pipeline's 48 h state retention (a late change downstream) */
+  ancientShare: 0.1,
+  ancientMs: [50 * 60 * 60_000, 96 * 60 * 60_000],
   backdatedPayMs: [30_000, 5 * 60_000],
   /** new users per order */
   signupsPerOrder: 0.02,
-  /** a direct order is by a user who signed up during the run this often (when there is one) */
-  newUserShare: 0.05,
+  /** a new user places a first order this often, this soon after signing up */
+  signupOrders: 0.3,
+  signupOrderMs: [60_000, 30 * 60_000],
   /** the order ships to the user's own area this often */
   homeAreaShare: 0.9,
 } as const;
@@ -117,8 +121,8 @@ export function diurnalFactor(hourOfDay: number, amplitude: number): number {
 
 const mean = (dist: readonly number[], first = 0): number => dist.reduce((s, p, i) => s + p * (i + first), 0);
 
-export const MEAN_PAGE_VIEWS = 1 + (1 - SESSION.extraPageViewP) / SESSION.extraPageViewP;
-export const MEAN_IMPRESSIONS_PER_PAGE = mean(SESSION.impressionsPerPage);
+const MEAN_PAGE_VIEWS = 1 + (1 - SESSION.extraPageViewP) / SESSION.extraPageViewP;
+const MEAN_IMPRESSIONS_PER_PAGE = mean(SESSION.impressionsPerPage);
 
 export interface SessionMix {
   deliveries: number;
