@@ -6,7 +6,7 @@
  * seeded stream.
  */
 import type { AdEvent, SourceTable } from '../../schemas/events.js';
-import type { Action, RowAction, SourceRows } from './actions.js';
+import type { Action, Delivery, RowAction, SourceRows } from './actions.js';
 import { Abuse } from './abuse.js';
 import { Agenda } from './agenda.js';
 import { Catalog, personName } from './catalog.js';
@@ -130,7 +130,7 @@ class TrafficModel implements ModelContext {
     const id = this.nextId('users');
     const areaId = this.catalog.randomArea(r).id;
     this.insert(now, 'users', { id, name: personName(hashInts(this.options.seed, id, 13)), area_id: areaId, channel: this.catalog.randomChannel(r), created_at: this.clock.dateTime(now) });
-    // Some new users order at once: the warehouse sees users younger than their first order by minutes.
+    // A third of new users place a first order within half an hour.
     if (r.chance(ORDER.signupOrders)) this.agenda.at(now + r.intBetween(ORDER.signupOrderMs[0], ORDER.signupOrderMs[1]), (t) => this.orders.place(t, id, areaId));
   }
 
@@ -159,7 +159,7 @@ class TrafficModel implements ModelContext {
     const r = this.delivery;
     const draw = r.next();
     let at = event.ts;
-    let delivery: 'on_time' | 'out_of_order' | 'late' = 'on_time';
+    let delivery: Delivery = 'on_time';
     if (draw < o.lateShare) {
       delivery = 'late';
       at += r.intBetween(DELIVERY.lateMs[0], DELIVERY.lateMs[1]);

@@ -61,6 +61,8 @@ export interface GeneratorReport {
 class BatchSink<T> {
   private pending: T[] = [];
   private inFlight: Promise<void> = Promise.resolve();
+  /** kept rather than left as a rejected promise nobody awaits yet (Node would end the process on it) */
+  private failure: unknown;
   written = 0;
   lastFlush = 0;
 
@@ -76,19 +78,29 @@ class BatchSink<T> {
 
   /** Waits for the batch in flight, then sends what is pending (without waiting for it). */
   async flush(now: number): Promise<void> {
-    await this.inFlight;
+    await this.settled();
     this.lastFlush = now;
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.inFlight = this.write(batch).then(() => {
-      this.written += batch.length;
-    });
+    this.inFlight = this.write(batch).then(
+      () => {
+        this.written += batch.length;
+      },
+      (err: unknown) => {
+        this.failure = err;
+      },
+    );
   }
 
   async drain(now: number): Promise<void> {
     await this.flush(now);
+    await this.settled();
+  }
+
+  private async settled(): Promise<void> {
     await this.inFlight;
+    if (this.failure !== undefined) throw this.failure;
   }
 }
 
@@ -148,7 +160,7 @@ async function pump(options: GeneratorOptions, conn: Connection, producer: Produ
     tally.add(action);
     if (action.kind === 'row') rows.add(action);
     else if (action.kind === 'event') events.add(action.event);
-    // Checks every 256 actions: reading the clock per action would cost more than generating it.
+    // Every 256 actions (or a full batch): at max speed, reading the clock per action would cost more than generating it.
     if ((++n & 0xff) === 0 || rows.size >= ROW_BATCH || events.size >= EVENT_BATCH) {
       const now = Date.now();
       if (rows.size >= ROW_BATCH || (realtime && now - rows.lastFlush >= FLUSH_MS)) await rows.flush(now);

@@ -203,4 +203,23 @@ describe('rtdw generate into MySQL and Kafka', () => {
     expect(noTables.code).toBe(1);
     expect(noTables.stderr).toContain('run `rtdw setup` first');
   });
+
+  it('a batch MySQL refuses fails the run with what it was writing, rolled back, nothing half-written', async () => {
+    const { host, port, app: a } = config.mysql;
+    const db = await mysql.createConnection({ host, port, database: emptyDatabase, user: a.user, password: a.password, multipleStatements: true });
+    try {
+      await db.query(readFileSync(`${repoRoot}/schemas/source/shop.sql`, 'utf8'));
+      // 'success' no longer fits: the first batch with a payment is refused (strict mode).
+      await db.query('ALTER TABLE payments MODIFY status VARCHAR(4) NOT NULL');
+      const run = runGenerator(config, settings, { seed: 8, start: '2025-06-01T12:00:00Z', rate: 300, minutes: 5, users: 2000 }, { speed: 'max', database: emptyDatabase }, log);
+      await expect(run).rejects.toThrow(/MySQL rejected a batch of \d+ row writes to .*payments.* \(rolled back\): Data too long for column 'status'/);
+      // Transactions are whole: every order that is in holds all of its items.
+      const [orphans] = await db.query<mysql.RowDataPacket[]>('SELECT COUNT(*) n FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)');
+      expect(Number(orphans[0]?.n)).toBe(0);
+      const [payments] = await db.query<mysql.RowDataPacket[]>('SELECT COUNT(*) n FROM payments');
+      expect(Number(payments[0]?.n)).toBe(0);
+    } finally {
+      await db.end();
+    }
+  });
 });
