@@ -11,6 +11,9 @@ import { keyPartition } from './kafka-writer.js';
 import { generate } from './model.js';
 import type { GeneratorOptionsInput } from './options.js';
 
+// Each test walks hundreds of thousands of actions: seconds on a machine busy with other work.
+vi.setConfig({ testTimeout: 60_000 });
+
 const ZONE = 'Asia/Shanghai';
 /** An hour across local midnight: calendar days change under the traffic. */
 const HOUR: GeneratorOptionsInput = { seed: 7, start: '2025-06-01T23:30:00+08:00', rate: 100, minutes: 60, timezone: ZONE };
