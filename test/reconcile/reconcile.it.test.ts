@@ -7,6 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { loadConfig, repoRoot } from '../../schemas/config.js';
@@ -142,8 +145,13 @@ describe('rtdw reconcile', () => {
     await insertMirror(pair, 'users', [{ ...user, _version: 20, _is_deleted: 1 }]);
     await insertMirror(pair, 'products', [{ ...product, name: '改名 renamed', _version: 20, _is_deleted: 0 }]);
 
-    const { code, stdout, stderr } = await cli([...FLAGS, '--json']);
+    const metricsFile = join(mkdtempSync(join(tmpdir(), 'rtdw-reconcile-')), 'reconcile.prom');
+    const { code, stdout, stderr } = await cli([...FLAGS, '--json', '--metrics-file', metricsFile]);
     expect(code, stderr).toBe(1);
+    const metrics = readFileSync(metricsFile, 'utf8');
+    expect(metrics).toMatch(/^rtdw_reconcile_last_result 1$/m);
+    expect(metrics).toMatch(/^rtdw_reconcile_mismatches\{check="rows",table="payments"\} 1$/m);
+    expect(metrics).toMatch(/^rtdw_reconcile_pending_buckets\{check="buckets",table="orders"\} 12$/m);
     const report = JSON.parse(stdout) as ReconcileReport;
     expect(report.status).toBe('mismatch');
 
