@@ -25,18 +25,10 @@ export function canonicalDecimal(text: string): string {
   return formatDecimal(unscaled, s);
 }
 
-export function sameDecimal(a: string, b: string): boolean {
-  return canonicalDecimal(a) === canonicalDecimal(b);
-}
-
 /** `sink - source`, signed ("+0.01", "-1", "0"). */
 export function decimalDifference(source: string, sink: string): string {
   const scale = Math.max(scaleOf(source), scaleOf(sink));
   const diff = parseDecimal(sink, scale) - parseDecimal(source, scale);
   const text = canonicalDecimal(formatDecimal(diff, scale));
   return diff > 0n ? `+${text}` : text;
-}
-
-export function isDecimalText(text: string): boolean {
-  return DECIMAL.test(text);
 }
