@@ -46,9 +46,9 @@ interface Step {
 /**
  * Bursts of BURST events, 10 s of event time apart (up to 3 s out of order), so each burst moves
  * its partition's watermark by about 10 minutes and fires windows; keys k<n> live in partition n % 2.
- * Every 7th event is two hours late.
+ * With `late`, every 7th event is two hours late.
  */
-function bursts(steps: readonly Step[], seed: number): ModelEvent[][] {
+function bursts(steps: readonly Step[], seed: number, late: boolean): ModelEvent[][] {
   let state = seed;
   const rand = (n: number): number => {
     state = (state * 1103515245 + 12345) % 2147483648;
@@ -58,8 +58,8 @@ function bursts(steps: readonly Step[], seed: number): ModelEvent[][] {
   return steps.map(({ partition }) =>
     Array.from({ length: BURST }, (): ModelEvent => {
       i += 1;
-      const late = i % 7 === 0 ? 2 * 3_600_000 : 0;
-      return { key: `k${partition + PARTITIONS * rand(5)}`, ts: BASE + i * 10_000 - rand(3000) - late, value: 1 + rand(100), partition };
+      const lateness = late && i % 7 === 0 ? 2 * 3_600_000 : 0;
+      return { key: `k${partition + PARTITIONS * rand(5)}`, ts: BASE + i * 10_000 - rand(3000) - lateness, value: 1 + rand(100), partition };
     }),
   );
 }
@@ -71,11 +71,11 @@ async function metric(name: string, labels: Record<string, string>): Promise<num
   return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0);
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000, pollMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
@@ -209,7 +209,7 @@ describe('stream runtime on Kafka: a failed transaction is read again from the l
     const stage = slidingSumJob({ name, input, output, partitions: PARTITIONS, checkpointIntervalMs: 2000, sizeMs: WINDOW.size, slideMs: WINDOW.slide, outOfOrdernessMs: WINDOW.outOfOrdernessMs });
     // A 'batch' fault sends the next step's burst into the fenced transaction.
     const steps: Step[] = [{ partition: 0 }, { partition: 1 }, { partition: 0 }, { partition: 0, fault: 'checkpoint' }, { partition: 1 }, { partition: 1, fault: 'batch' }, { partition: 1 }, { partition: 0 }, { partition: 1 }, { partition: 1, fault: 'checkpoint' }, { partition: 0 }];
-    const events = bursts(steps, 3);
+    const events = bursts(steps, 3, true);
     const worker = new StageWorker(createKafka(config, name, log), stage, log);
     await worker.start();
     const failures: Record<Fault, number> = { checkpoint: 0, batch: 0, idle: 0 };
@@ -228,4 +228,95 @@ describe('stream runtime on Kafka: a failed transaction is read again from the l
     for (const step of ['checkpoint', 'batch', 'idle'] as const) expect(await metric('rtdw_stage_transaction_failures_total', { stage: name, step })).toBe(failures[step]);
     expect(await readUncommitted(output)).toBeGreaterThan(model.results.length);
   }, 240_000);
+
+  it('an idle marker whose transaction is fenced is read again: the downstream windows are exact', async () => {
+    const name = uniqueName('fault_idle');
+    const input = `${name}_in`;
+    const output = `${name}-out`;
+    await admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS }], waitForLeaders: true });
+    const job = idleJob(name, input, output);
+    const source = job.stages[0] as StageSpec;
+    const sum = job.stages[1] as StageSpec;
+    const steps: Step[] = [{ partition: 0 }, { partition: 1 }, { partition: 0, fault: 'idle' }, { partition: 1 }, { partition: 0 }, { partition: 1, fault: 'idle' }, { partition: 0 }, { partition: 1 }];
+    // No late records: on time at their source, none is late downstream whatever the interleaving.
+    const events = bursts(steps, 5, false);
+    // One partition in global order: the downstream watermark ends at the max over the idle sources.
+    const model = slidingSumModel(events.flat().map((e) => ({ ...e, partition: 0 })), WINDOW);
+    expect(model.late).toEqual([]);
+    const runner = new JobRunner(createKafka(config, name, log), job, log);
+    await runner.start();
+    const failures: Record<Fault, number> = { checkpoint: 0, batch: 0, idle: 0 };
+    try {
+      await feed({ stage: source, steps, events, failures });
+      // The last windows fire once both sources are idle; then the window stage checkpoints up to the end of its input.
+      await waitFor('every window result', async () => (await readResults(output)).length >= model.results.length, 60_000, 500);
+      // Nothing more to come: the window stage has checkpointed every record of its input (whose
+      // tail is the sources' commit markers, which no consumer resolves).
+      const last = new Map<number, bigint>();
+      await readToEnd(kafka, sum.input, (m, partition) => void last.set(partition, BigInt(m.offset)));
+      await waitFor('the window stage checkpointed its whole input', async () => {
+        const done = await committed(`rtdw-${sum.name}`, sum.input);
+        return [...last].every(([p, offset]) => (done.get(p) ?? -1n) > offset);
+      });
+    } finally {
+      await runner.stop();
+    }
+    expect(model.results.length).toBeGreaterThan(50);
+    expect(difference(await readResults(output), model.results)).toEqual({ extra: [], missing: [] });
+    expect(await readLate(`${name}-late`)).toEqual([]);
+    expect(failures).toEqual({ checkpoint: 0, batch: 0, idle: 2 });
+    for (const step of ['checkpoint', 'batch', 'idle'] as const) expect(await metric('rtdw_stage_transaction_failures_total', { stage: source.name, step })).toBe(failures[step]);
+    expect(await metric('rtdw_stage_transaction_failures_total', { stage: sum.name })).toBe(0);
+    // The fenced transactions' re-keyed records are on the broker, aborted.
+    expect(await readUncommitted(sum.input)).toBeGreaterThan(events.flat().length + 2 * BURST);
+  }, 240_000);
 });
+
+/**
+ * A source stage that re-keys the input and goes idle 2 s after its last record (checkpoints are
+ * due only after 30 s, so the idle marker ends each burst's transaction), and a sliding-window sum
+ * behind it, whose watermark moves only through the source's markers and idleness.
+ */
+function idleJob(name: string, input: string, output: string): JobSpec {
+  const byKey = `${name}-by-key`;
+  const late = `${name}-late`;
+  const deadLetter = `${name}-dead-letter`;
+  return {
+    name,
+    stages: [
+      {
+        name: `${name}-source`,
+        input,
+        outputs: [{ topic: byKey, partitions: PARTITIONS, forwardWatermarks: true }, { topic: deadLetter, partitions: 1 }],
+        checkpointIntervalMs: 30_000,
+        idleTimeoutMs: 2000,
+        createProcessor: repartitionStage({
+          parse: (m) => {
+            const e = JSON.parse(String(m.value)) as { key: string; ts: number; value: number };
+            return { timestamp: e.ts, records: [{ key: e.key, value: e.value }] };
+          },
+          output: byKey,
+          watermarks: { outOfOrdernessMs: WINDOW.outOfOrdernessMs },
+          deadLetterTopic: deadLetter,
+        }),
+      },
+      {
+        name: `${name}-sum`,
+        input: byKey,
+        outputs: [{ topic: output, partitions: PARTITIONS }, { topic: late, partitions: 1 }, { topic: deadLetter, partitions: 1 }],
+        checkpointIntervalMs: 300,
+        createProcessor: windowStage({
+          parse: envelopeParser((v) => BigInt(v as number)),
+          window: { assigner: slidingWindows(WINDOW.size, WINDOW.slide), aggregate: sumDecimal(0) },
+          watermarks: 'upstream',
+          output: {
+            topic: output,
+            encode: (r) => ({ key: JSON.stringify([r.key, r.window.start, r.window.end]), value: JSON.stringify({ key: r.key, start: r.window.start, end: r.window.end, sum: r.value, kind: r.kind }) }),
+          },
+          lateTopic: late,
+          deadLetterTopic: deadLetter,
+        }),
+      },
+    ],
+  };
+}
