@@ -96,3 +96,16 @@ export {
   type TopNSnapshot,
   TopN,
 } from './topn.js';
+export { type ZonedDay, TimeZone, formatDay, formatUtc, parseLocalDateTime } from './time-zone.js';
+export { type PrefixedEntry, BroadcastDimension } from './broadcast-dimension.js';
+export {
+  type ChangelogIntervalJoinOptions,
+  type ChangelogIntervalJoinSnapshot,
+  type ChangelogJoinInput,
+  type ChangelogJoinOutput,
+  type IdentifiedRow,
+  type LateChange,
+  type SavedJoinKey,
+  type TimedRow,
+  ChangelogIntervalJoin,
+} from './changelog-interval-join.js';
