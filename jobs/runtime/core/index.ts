@@ -109,3 +109,11 @@ export {
   type TimedRow,
   ChangelogIntervalJoin,
 } from './changelog-interval-join.js';
+export {
+  type ClickBlacklistOptions,
+  type ClickBlacklistOutput,
+  type ClickBlacklistSnapshot,
+  type SavedUser,
+  type TrackedEvent,
+  ClickBlacklist,
+} from './click-blacklist.js';
