@@ -235,7 +235,7 @@ function expectEachOutputToChangeSomething(outputs: readonly Output[]): void {
 const scenarioArb = fc.record({ ops: fc.array(sourceOpArb, { minLength: 5, maxLength: 60 }), picks: fc.array(fc.nat(), { minLength: 1, maxLength: 200 }), cut: fc.nat() });
 
 describe('ChangelogIntervalJoin', () => {
-  it('whatever the interleaving of per-row change streams, the latest output per order is the SQL result over the final rows', () => {
+  it('whatever the interleaving of per-row change streams, the latest output per order is the SQL result over the final rows', { timeout: 60_000 }, () => {
     fc.assert(
       fc.property(scenarioArb, ({ ops, picks }) => {
         const { db, queues, everEmitted } = changes(ops);
@@ -252,7 +252,7 @@ describe('ChangelogIntervalJoin', () => {
     );
   });
 
-  it('restored from a JSON snapshot mid-stream, emits exactly what an uninterrupted run emits', () => {
+  it('restored from a JSON snapshot mid-stream, emits exactly what an uninterrupted run emits', { timeout: 60_000 }, () => {
     fc.assert(
       fc.property(scenarioArb, ({ ops, picks, cut }) => {
         const inputs = interleave(changes(ops).queues, picks);

@@ -136,7 +136,7 @@ function withAreas(op: ClickBlacklist<{ user: string }, string>): ClickBlacklist
 }
 
 describe('ClickBlacklist', () => {
-  it('whatever the arrival order of on-time events, the latest rows equal the model over the deduplicated events', () => {
+  it('whatever the arrival order of on-time events, the latest rows equal the model over the deduplicated events', { timeout: 60_000 }, () => {
     fc.assert(
       fc.property(scenarioArb, ({ zone, threshold, lateness, events, duplicates, order: picks, steps, lateArea }) => {
         const op = withAreas(new ClickBlacklist<{ user: string }, string>(options(zone, threshold, lateness)));
@@ -162,7 +162,7 @@ describe('ClickBlacklist', () => {
     );
   });
 
-  it('restored from a JSON snapshot mid-stream, emits exactly what an uninterrupted run emits', () => {
+  it('restored from a JSON snapshot mid-stream, emits exactly what an uninterrupted run emits', { timeout: 60_000 }, () => {
     fc.assert(
       fc.property(scenarioArb, ({ zone, threshold, lateness, events, duplicates, order: picks, steps, cut, lateArea }) => {
         const opts = options(zone, threshold, lateness);

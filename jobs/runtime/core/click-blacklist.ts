@@ -75,19 +75,22 @@ interface Group {
   crossed: Mark | null;
 }
 
+/** A user's state; collections a user does not need (most users only view) are not created. */
 interface UserState<P, D> {
   /** event id -> time, until the event would be late */
   readonly seen: Map<string, number>;
   /** clicks after the watermark */
-  readonly pending: TrackedEvent<P>[];
+  pending?: TrackedEvent<P>[];
   /** emitted counted clicks within the lateness: a late click may still remove them */
-  readonly flagged: Map<string, { readonly event: TrackedEvent<P>; readonly dimension: D }>;
+  flagged?: Map<string, { readonly event: TrackedEvent<P>; readonly dimension: D }>;
   /** events waiting for their dimension row, with their counted flag */
-  readonly awaiting: Map<string, { readonly event: TrackedEvent<P>; counted: boolean }>;
+  awaiting?: Map<string, { readonly event: TrackedEvent<P>; counted: boolean }>;
   /** (ad | day) -> group */
-  readonly groups: Map<string, Group>;
+  groups?: Map<string, Group>;
   /** the first click not counted: the user is blacklisted from it on */
   since: Mark | null;
+  /** no part of the state expires before this (it may be earlier than needed, never later) */
+  nextExpiry: number;
 }
 
 export interface SavedUser<P, D> {
@@ -162,9 +165,9 @@ export class ClickBlacklist<P, D> {
       for (const [event, counted] of saved.awaiting) op.await(key, state, event, counted);
       for (const g of saved.groups) {
         const group: Group = { adId: g.adId, day: g.day, end: g.end, n: g.n, tail: [...g.tail], crossed: g.crossed };
-        state.groups.set(`${g.adId}|${g.day}`, group);
-        op.registerExpiry(key, g.end - 1 + op.lateness);
-        for (const [time] of g.tail) op.registerExpiry(key, time + op.lateness);
+        (state.groups ??= new Map()).set(`${g.adId}|${g.day}`, group);
+        op.registerExpiry(key, state, g.end - 1 + op.lateness);
+        for (const [time] of g.tail) op.registerExpiry(key, state, time + op.lateness);
       }
       state.since = saved.since;
     }
@@ -247,10 +250,11 @@ export class ClickBlacklist<P, D> {
     const outputs: ClickBlacklistOutput<P, D>[] = [];
     for (const key of Array.from(users).sort()) {
       const state = this.users.get(key);
-      if (state === undefined) continue;
-      const ready = Array.from(state.awaiting.values()).filter((a) => a.event.dimensionId === id).sort((a, b) => byMark(a.event, b.event));
+      const awaiting = state?.awaiting;
+      if (state === undefined || awaiting === undefined) continue;
+      const ready = Array.from(awaiting.values()).filter((a) => a.event.dimensionId === id).sort((a, b) => byMark(a.event, b.event));
       for (const { event, counted } of ready) {
-        state.awaiting.delete(event.id);
+        awaiting.delete(event.id);
         outputs.push(this.output(key, state, event, row, counted));
       }
       this.changed.add(key);
@@ -279,19 +283,20 @@ export class ClickBlacklist<P, D> {
     const selected = keys === undefined ? Array.from(this.users.keys()) : keys.filter((key) => this.users.has(key));
     const users = selected.sort().map((key): [string, SavedUser<P, D>] => {
       const s = this.users.get(key) as UserState<P, D>;
-      const flagged = Array.from(s.flagged.values()).sort((a, b) => byMark(a.event, b.event));
-      const awaiting = Array.from(s.awaiting.values()).sort((a, b) => byMark(a.event, b.event));
+      const flagged = Array.from(s.flagged?.values() ?? []).sort((a, b) => byMark(a.event, b.event));
+      const awaiting = Array.from(s.awaiting?.values() ?? []).sort((a, b) => byMark(a.event, b.event));
+      const groups = s.groups ?? new Map<string, Group>();
       return [
         key,
         {
           seen: Array.from(s.seen).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-          pending: [...s.pending].sort(byMark),
+          pending: [...(s.pending ?? [])].sort(byMark),
           flagged: flagged.map((f) => [f.event, f.dimension] as const),
           awaiting: awaiting.map((a) => [a.event, a.counted] as const),
-          groups: Array.from(s.groups.keys())
+          groups: Array.from(groups.keys())
             .sort()
             .map((g) => {
-              const group = s.groups.get(g) as Group;
+              const group = groups.get(g) as Group;
               return { adId: group.adId, day: group.day, end: group.end, n: group.n, tail: [...group.tail], crossed: group.crossed };
             }),
           since: s.since,
@@ -314,33 +319,37 @@ export class ClickBlacklist<P, D> {
   private stateOf(key: string): UserState<P, D> {
     let state = this.users.get(key);
     if (state === undefined) {
-      state = { seen: new Map(), pending: [], flagged: new Map(), awaiting: new Map(), groups: new Map(), since: null };
+      state = { seen: new Map(), since: null, nextExpiry: Number.POSITIVE_INFINITY };
       this.users.set(key, state);
     }
     return state;
   }
 
-  private registerExpiry(key: string, time: number): void {
+  /** Something of the user's state expires at `time`: a timer then (rounded up), and the user's next expiry. */
+  private registerExpiry(key: string, state: UserState<P, D>, time: number): void {
+    if (time < state.nextExpiry) state.nextExpiry = time;
     this.timers.registerEventTimeTimer(key, Math.ceil(time / EXPIRY_GRAIN_MS) * EXPIRY_GRAIN_MS);
   }
 
   private remember(key: string, state: UserState<P, D>, id: string, time: number): void {
     state.seen.set(id, time);
-    this.registerExpiry(key, time + this.lateness);
+    this.registerExpiry(key, state, time + this.lateness);
   }
 
   private hold(key: string, state: UserState<P, D>, click: TrackedEvent<P>): void {
-    state.pending.push(click);
+    (state.pending ??= []).push(click);
     this.timers.registerEventTimeTimer(key, click.time);
   }
 
   private flag(key: string, state: UserState<P, D>, click: TrackedEvent<P>, dimension: D): void {
-    state.flagged.set(click.id, { event: click, dimension });
-    this.registerExpiry(key, click.time + this.lateness);
+    (state.flagged ??= new Map()).set(click.id, { event: click, dimension });
+    this.registerExpiry(key, state, click.time + this.lateness);
   }
 
   private await(key: string, state: UserState<P, D>, event: TrackedEvent<P>, counted: boolean): void {
-    state.awaiting.set(event.id, { event, counted });
+    (state.awaiting ??= new Map()).set(event.id, { event, counted });
+    const expiry = event.time + this.lateness;
+    if (expiry < state.nextExpiry) state.nextExpiry = expiry;
     let users = this.awaitingBy.get(event.dimensionId);
     if (users === undefined) {
       users = new Set();
@@ -348,7 +357,7 @@ export class ClickBlacklist<P, D> {
     }
     users.add(key);
     // exact: the event is unresolved once it would be late
-    this.timers.registerEventTimeTimer(key, event.time + this.lateness);
+    this.timers.registerEventTimeTimer(key, expiry);
   }
 
   /** Emits the event with its dimension row, or holds it until the row is known. */
@@ -374,15 +383,16 @@ export class ClickBlacklist<P, D> {
     const { day, end } = this.options.timeZone.dayOf(click.time);
     const adId = click.clickOn as string;
     const groupKey = `${adId}|${day}`;
-    let group = state.groups.get(groupKey);
+    const groups = (state.groups ??= new Map());
+    let group = groups.get(groupKey);
     if (group === undefined) {
       group = { adId, day, end, n: 0, tail: [], crossed: null };
-      state.groups.set(groupKey, group);
-      this.registerExpiry(key, end - 1 + this.lateness);
+      groups.set(groupKey, group);
+      this.registerExpiry(key, state, end - 1 + this.lateness);
     }
     group.n += 1;
     group.tail.splice(firstNotBefore(group.tail, mark), 0, mark);
-    this.registerExpiry(key, click.time + this.lateness);
+    this.registerExpiry(key, state, click.time + this.lateness);
     // the click that exceeds the threshold is the (threshold + 1)-th in order
     let crossed: Mark | null = group.crossed;
     if (group.n === this.threshold + 1) crossed = group.tail[group.tail.length - 1] as Mark;
@@ -405,10 +415,12 @@ export class ClickBlacklist<P, D> {
   /** Clicks in [from, to) that were counted are not any more: emitted ones again, held ones in place. */
   private uncount(key: string, state: UserState<P, D>, from: Mark, to: Mark | null): ClickBlacklistOutput<P, D>[] {
     const inRange = (e: TrackedEvent<P>): boolean => !before(markOf(e), from) && (to === null || before(markOf(e), to));
-    for (const held of state.awaiting.values()) if (held.event.clickOn !== null && inRange(held.event)) held.counted = false;
-    const removed = Array.from(state.flagged.values()).filter((f) => inRange(f.event)).sort((a, b) => byMark(a.event, b.event));
+    for (const held of state.awaiting?.values() ?? []) if (held.event.clickOn !== null && inRange(held.event)) held.counted = false;
+    const flagged = state.flagged;
+    if (flagged === undefined) return [];
+    const removed = Array.from(flagged.values()).filter((f) => inRange(f.event)).sort((a, b) => byMark(a.event, b.event));
     return removed.map((f) => {
-      state.flagged.delete(f.event.id);
+      flagged.delete(f.event.id);
       return { kind: 'event', key, event: f.event, dimension: f.dimension, counted: false, version: ++this.sequence };
     });
   }
@@ -424,34 +436,63 @@ export class ClickBlacklist<P, D> {
     const state = this.users.get(key);
     if (state === undefined) return [];
     const outputs: ClickBlacklistOutput<P, D>[] = [];
-    const gone = (t: number): boolean => t + this.lateness <= time;
-    if (state.pending.some((e) => e.time <= time)) {
-      const due = state.pending.filter((e) => e.time <= time).sort(byMark);
-      const rest = state.pending.filter((e) => e.time > time);
-      state.pending.length = 0;
-      state.pending.push(...rest);
+    const pending = state.pending;
+    if (pending !== undefined && pending.some((e) => e.time <= time)) {
+      const due = pending.filter((e) => e.time <= time).sort(byMark);
+      state.pending = pending.length === due.length ? undefined : pending.filter((e) => e.time > time);
       for (const click of due) for (const o of this.release(key, state, click)) outputs.push(o);
+      this.changed.add(key);
     }
-    for (const [id, t] of state.seen) if (gone(t)) state.seen.delete(id);
-    for (const [id, f] of state.flagged) if (gone(f.event.time)) state.flagged.delete(id);
-    const unresolved = Array.from(state.awaiting.values()).filter((a) => gone(a.event.time)).sort((a, b) => byMark(a.event, b.event));
-    for (const { event } of unresolved) {
-      state.awaiting.delete(event.id);
-      this.unresolved += 1;
-      outputs.push({ kind: 'unresolved', key, event, watermark: this.watermark });
+    if (time >= state.nextExpiry) {
+      for (const o of this.expire(key, state, time)) outputs.push(o);
+      this.changed.add(key);
     }
-    for (const [g, group] of state.groups) {
-      if (gone(group.end - 1)) {
-        state.groups.delete(g);
-        continue;
+    if (state.seen.size === 0 && state.pending === undefined && state.flagged === undefined && state.awaiting === undefined && state.groups === undefined && state.since === null) {
+      this.users.delete(key);
+      this.changed.add(key);
+    }
+    return outputs;
+  }
+
+  /** Drops what no click from `time` on can use, and makes unresolved the events late from `time` on. */
+  private expire(key: string, state: UserState<P, D>, time: number): ClickBlacklistOutput<P, D>[] {
+    let next = Number.POSITIVE_INFINITY;
+    /** true when gone; else keeps the expiry in `next` */
+    const gone = (expiry: number): boolean => {
+      if (expiry <= time) return true;
+      if (expiry < next) next = expiry;
+      return false;
+    };
+    for (const [id, t] of state.seen) if (gone(t + this.lateness)) state.seen.delete(id);
+    if (state.flagged !== undefined) {
+      for (const [id, f] of state.flagged) if (gone(f.event.time + this.lateness)) state.flagged.delete(id);
+      if (state.flagged.size === 0) state.flagged = undefined;
+    }
+    const outputs: ClickBlacklistOutput<P, D>[] = [];
+    if (state.awaiting !== undefined) {
+      const unresolved = Array.from(state.awaiting.values()).filter((a) => gone(a.event.time + this.lateness)).sort((a, b) => byMark(a.event, b.event));
+      for (const { event } of unresolved) {
+        state.awaiting.delete(event.id);
+        this.unresolved += 1;
+        outputs.push({ kind: 'unresolved', key, event, watermark: this.watermark });
       }
-      let expired = 0;
-      while (expired < group.tail.length && gone((group.tail[expired] as Mark)[0])) expired++;
-      group.tail.splice(0, expired);
+      if (state.awaiting.size === 0) state.awaiting = undefined;
     }
-    this.changed.add(key);
-    const empty = state.seen.size === 0 && state.pending.length === 0 && state.flagged.size === 0 && state.awaiting.size === 0 && state.groups.size === 0;
-    if (empty && state.since === null) this.users.delete(key);
+    if (state.groups !== undefined) {
+      for (const [g, group] of state.groups) {
+        if (gone(group.end - 1 + this.lateness)) {
+          state.groups.delete(g);
+          continue;
+        }
+        let expired = 0;
+        while (expired < group.tail.length && (group.tail[expired] as Mark)[0] + this.lateness <= time) expired++;
+        group.tail.splice(0, expired);
+        const first = group.tail[0];
+        if (first !== undefined) gone(first[0] + this.lateness);
+      }
+      if (state.groups.size === 0) state.groups = undefined;
+    }
+    state.nextExpiry = next;
     return outputs;
   }
 }

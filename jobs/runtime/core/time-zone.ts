@@ -75,6 +75,8 @@ export class TimeZone {
   private readonly format: Intl.DateTimeFormat | undefined;
   /** offset (ms) per bucket without a transition inside; null: the bucket holds one, look up exactly */
   private readonly buckets = new Map<number, number | null>();
+  private lastDay: ZonedDay | undefined;
+  private lastEpochDay = 0;
 
   private constructor(name: string) {
     this.name = name;
@@ -134,11 +136,15 @@ export class TimeZone {
 
   /** The calendar day in this zone holding `instant`. */
   dayOf(instant: number): ZonedDay {
-    const local = instant + this.offsetAt(instant);
-    const epochDay = Math.floor(local / DAY_MS);
+    const epochDay = Math.floor((instant + this.offsetAt(instant)) / DAY_MS);
+    // Event times come mostly in order: the day before is usually the day again.
+    if (this.lastDay !== undefined && epochDay === this.lastEpochDay) return this.lastDay;
     const startLocal = epochDay * DAY_MS;
     // The day ends where the next local midnight last occurs, so that every instant whose local date is this day falls before it.
-    return { day: formatDay(epochDay), start: this.toInstant(startLocal), end: this.toInstant(startLocal + DAY_MS, 'later') };
+    const day = { day: formatDay(epochDay), start: this.toInstant(startLocal), end: this.toInstant(startLocal + DAY_MS, 'later') };
+    this.lastDay = day;
+    this.lastEpochDay = epochDay;
+    return day;
   }
 
   private exactOffset(instant: number): number {
