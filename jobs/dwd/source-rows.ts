@@ -40,7 +40,7 @@ function text(table: string, row: CanalRow, column: string): string {
   return value;
 }
 
-export function idValue(table: string, column: string, value: string): number {
+function idValue(table: string, column: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new Error(`${table}.${column} is not a non-negative integer: ${JSON.stringify(value)}`);
   const id = Number(value);
   if (!Number.isSafeInteger(id)) throw new Error(`${table}.${column} ${value} is beyond 2^53 - 1`);

@@ -49,14 +49,7 @@ export class InMemoryJob {
     return this.outputs.slice(before);
   }
 
-  /** A source task turns idle (Flink's withIdleness), as the worker's idle timer does. */
-  idle(stage: string, partition: number): Emitted[] {
-    const before = this.outputs.length;
-    this.forward(this.task(stage, partition), null);
-    return this.outputs.slice(before);
-  }
-
-  task(stage: string, partition: number): Task {
+  private task(stage: string, partition: number): Task {
     const task = this.tasks.get(stage)?.[partition];
     if (task === undefined) throw new Error(`no task ${stage}/${partition}`);
     return task;

@@ -9,10 +9,6 @@ export class BroadcastDimension<V> {
   private readonly rows = new Map<string, V>();
   private readonly changed = new Set<string>();
 
-  get size(): number {
-    return this.rows.size;
-  }
-
   get(id: string): V | undefined {
     return this.rows.get(id);
   }

@@ -26,6 +26,7 @@ import {
   prefixedEntries,
   splitPrefixed,
 } from './broadcast-dimension.js';
+import { type ClickCount, type Mark, before, countClick, trimTail } from './click-count.js';
 import { takeAll } from './keyed-snapshots.js';
 import type { TimeZone } from './time-zone.js';
 import { TimerService } from './timers.js';
@@ -59,22 +60,6 @@ export type ClickBlacklistOutput<P, D> =
   /** no dimension row by the time the event would be late */
   | { readonly kind: 'unresolved'; readonly key: string; readonly event: TrackedEvent<P>; readonly watermark: number };
 
-/** (time, id): the order clicks are taken in. */
-type Mark = readonly [time: number, id: string];
-
-interface Group {
-  readonly adId: string;
-  readonly day: string;
-  /** first instant after the day */
-  readonly end: number;
-  /** clicks released so far */
-  n: number;
-  /** released clicks with time + lateness > watermark, in order: a late click is inserted among them */
-  readonly tail: Mark[];
-  /** the click that exceeded the threshold */
-  crossed: Mark | null;
-}
-
 /** A user's state; collections a user does not need (most users only view) are not created. */
 interface UserState<P, D> {
   /** event id -> time, until the event would be late */
@@ -86,7 +71,7 @@ interface UserState<P, D> {
   /** events waiting for their dimension row, with their counted flag */
   awaiting?: Map<string, { readonly event: TrackedEvent<P>; counted: boolean }>;
   /** (ad | day) -> group */
-  groups?: Map<string, Group>;
+  groups?: Map<string, ClickCount>;
   /** the first click not counted: the user is blacklisted from it on */
   since: Mark | null;
   /** no part of the state expires before this (it may be earlier than needed, never later) */
@@ -120,24 +105,8 @@ const NO_OUTPUT: readonly never[] = Object.freeze([]);
 /** Expiry timers are rounded up to this, so that a busy user has one per second rather than one per event. */
 const EXPIRY_GRAIN_MS = 1000;
 
-function before(a: Mark, b: Mark): boolean {
-  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
-}
-
 const markOf = (event: TrackedEvent<unknown>): Mark => [event.time, event.id];
 const byMark = (a: TrackedEvent<unknown>, b: TrackedEvent<unknown>): number => (before(markOf(a), markOf(b)) ? -1 : before(markOf(b), markOf(a)) ? 1 : 0);
-
-/** Index of the first mark in `sorted` not before `mark`. */
-function firstNotBefore(sorted: readonly Mark[], mark: Mark): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (before(sorted[mid] as Mark, mark)) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
 
 export class ClickBlacklist<P, D> {
   static restore<P, D>(options: ClickBlacklistOptions, snapshot: ClickBlacklistSnapshot<P, D>): ClickBlacklist<P, D> {
@@ -164,7 +133,7 @@ export class ClickBlacklist<P, D> {
       for (const [event, dimension] of saved.flagged) op.flag(key, state, event, dimension);
       for (const [event, counted] of saved.awaiting) op.await(key, state, event, counted);
       for (const g of saved.groups) {
-        const group: Group = { adId: g.adId, day: g.day, end: g.end, n: g.n, tail: [...g.tail], crossed: g.crossed };
+        const group: ClickCount = { adId: g.adId, day: g.day, end: g.end, n: g.n, tail: [...g.tail], crossed: g.crossed };
         (state.groups ??= new Map()).set(`${g.adId}|${g.day}`, group);
         op.registerExpiry(key, state, g.end - 1 + op.lateness);
         for (const [time] of g.tail) op.registerExpiry(key, state, time + op.lateness);
@@ -285,7 +254,7 @@ export class ClickBlacklist<P, D> {
       const s = this.users.get(key) as UserState<P, D>;
       const flagged = Array.from(s.flagged?.values() ?? []).sort((a, b) => byMark(a.event, b.event));
       const awaiting = Array.from(s.awaiting?.values() ?? []).sort((a, b) => byMark(a.event, b.event));
-      const groups = s.groups ?? new Map<string, Group>();
+      const groups = s.groups ?? new Map<string, ClickCount>();
       return [
         key,
         {
@@ -296,7 +265,7 @@ export class ClickBlacklist<P, D> {
           groups: Array.from(groups.keys())
             .sort()
             .map((g) => {
-              const group = groups.get(g) as Group;
+              const group = groups.get(g) as ClickCount;
               return { adId: group.adId, day: group.day, end: group.end, n: group.n, tail: [...group.tail], crossed: group.crossed };
             }),
           since: s.since,
@@ -390,17 +359,12 @@ export class ClickBlacklist<P, D> {
       groups.set(groupKey, group);
       this.registerExpiry(key, state, end - 1 + this.lateness);
     }
-    group.n += 1;
-    group.tail.splice(firstNotBefore(group.tail, mark), 0, mark);
+    const previousCrossing = group.crossed;
+    const crossed = countClick(group, mark, this.threshold);
     this.registerExpiry(key, state, click.time + this.lateness);
-    // the click that exceeds the threshold is the (threshold + 1)-th in order
-    let crossed: Mark | null = group.crossed;
-    if (group.n === this.threshold + 1) crossed = group.tail[group.tail.length - 1] as Mark;
-    else if (group.crossed !== null && before(mark, group.crossed)) crossed = group.tail[firstNotBefore(group.tail, group.crossed) - 1] as Mark;
-    if (crossed !== group.crossed && crossed !== null) {
-      const moved = group.crossed === null || group.crossed[0] !== crossed[0];
-      group.crossed = crossed;
-      if (moved) outputs.push({ kind: 'blacklisted', key, adId, day, since: crossed[0], version: ++this.sequence });
+    if (crossed !== null) {
+      // the row is (user, ad, day, time): a crossing moved to another click of the same time changes nothing in it
+      if (previousCrossing === null || previousCrossing[0] !== crossed[0]) outputs.push({ kind: 'blacklisted', key, adId, day, since: crossed[0], version: ++this.sequence });
       if (state.since === null || before(crossed, state.since)) {
         const previous = state.since;
         state.since = crossed;
@@ -484,11 +448,8 @@ export class ClickBlacklist<P, D> {
           state.groups.delete(g);
           continue;
         }
-        let expired = 0;
-        while (expired < group.tail.length && (group.tail[expired] as Mark)[0] + this.lateness <= time) expired++;
-        group.tail.splice(0, expired);
-        const first = group.tail[0];
-        if (first !== undefined) gone(first[0] + this.lateness);
+        const tailExpiry = trimTail(group, time, this.lateness);
+        if (tailExpiry !== undefined) gone(tailExpiry);
       }
       if (state.groups.size === 0) state.groups = undefined;
     }

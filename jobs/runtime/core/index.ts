@@ -117,3 +117,4 @@ export {
   type TrackedEvent,
   ClickBlacklist,
 } from './click-blacklist.js';
+export { type ClickCount, type Mark, countClick, trimTail } from './click-count.js';
