@@ -11,8 +11,8 @@
  *   so a screen can read them, and the sink write them, in one pipeline or MULTI on one node.
  */
 
-/** A namespace is also a Kafka topic prefix and a ClickHouse database name: letters, digits, `_`. */
-const NAMESPACE_PATTERN = /^\w+$/;
+/** A namespace is also a Kafka topic prefix and a ClickHouse database name (the rule of RTDW_NAMESPACE). */
+const NAMESPACE_PATTERN = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 /**
  * Hashes holding one window's (or one day's, or one ad's) figures: the "table part" of their key.
@@ -71,7 +71,7 @@ export interface RedisLayout {
 }
 
 export function assertNamespace(namespace: string): void {
-  if (!NAMESPACE_PATTERN.test(namespace)) throw new RangeError(`namespace ${JSON.stringify(namespace)}: letters, digits and _ only`);
+  if (!NAMESPACE_PATTERN.test(namespace)) throw new RangeError(`namespace ${JSON.stringify(namespace)}: a letter, then letters, digits and _`);
 }
 
 export function redisLayout({ namespace, hashTags }: RedisLayoutOptions): RedisLayout {
