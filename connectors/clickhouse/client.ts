@@ -57,6 +57,7 @@ const DATA_ERROR_CODES = new Set([
   131, // TOO_LARGE_STRING_SIZE
   349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
   407, // DECIMAL_OVERFLOW
+  469, // VIOLATED_CONSTRAINT
 ]);
 
 /** The insert's rows were refused (as opposed to ClickHouse being unreachable, overloaded or not set up). */

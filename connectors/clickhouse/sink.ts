@@ -339,12 +339,13 @@ export class ClickHouseSink {
     try {
       await this.withRetry(async () => {
         const started = process.hrtime.bigint();
-        await this.clickhouse.insert({
-          table: `${quoteIdentifier(this.options.database)}.${quoteIdentifier(table)}`,
-          values: Readable.from([`${lines.join('\n')}\n`], { objectMode: false }),
-          format: 'JSONEachRow',
+        // exec sends the encoded lines as they are (insert() would re-encode objects).
+        const result = await this.clickhouse.exec({
+          query: `INSERT INTO ${quoteIdentifier(this.options.database)}.${quoteIdentifier(table)} FORMAT JSONEachRow`,
+          values: Readable.from([Buffer.from(`${lines.join('\n')}\n`)]),
           clickhouse_settings: { ...INSERT_SETTINGS, insert_deduplication_token: token },
         });
+        await drain(result.stream);
         this.metrics.insertSeconds.observe(this.labels, Number(process.hrtime.bigint() - started) / 1e9);
       });
       this.counts.rows[table] = (this.counts.rows[table] ?? 0) + lines.length;
@@ -421,6 +422,12 @@ export class ClickHouseSink {
       await Promise.race([finished, sleep(HEARTBEAT_MS)]);
       if (!done) await heartbeat();
     }
+  }
+}
+
+async function drain(stream: Readable): Promise<void> {
+  for await (const _ of stream) {
+    // an INSERT answers nothing worth reading; the stream must still be consumed to free the socket
   }
 }
 
