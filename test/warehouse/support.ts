@@ -9,7 +9,8 @@ import { config } from '../support/stack.js';
 export const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
 
 export function clickhouse(): ClickHouseClient {
-  return createClickHouse(config.clickhouse);
+  const { url, user, password } = config.clickhouse;
+  return createClickHouse({ url, user, password });
 }
 
 export async function query<T>(client: ClickHouseClient, sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
