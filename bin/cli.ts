@@ -68,6 +68,19 @@ stack
     say('stack reset: services stopped, data removed');
   });
 
+program
+  .command('setup')
+  .description('create the source tables, the Kafka topics, the ClickHouse database and its migrations (idempotent)')
+  .action(async () => {
+    const { setup } = await import('../jobs/setup.js');
+    try {
+      await setup(config(), (line) => console.log(line));
+    } catch (err) {
+      say(`rtdw setup: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
+  });
+
 const cdc = program.command('cdc').description('MySQL binlog → Canal flat messages → Kafka (exactly once); options in CDC_* variables');
 
 cdc
