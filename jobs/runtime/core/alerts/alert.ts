@@ -36,6 +36,10 @@ export function requireNonNegativeMs(what: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be a non-negative integer of ms, got ${value}`);
 }
 
+export function requirePositiveMs(what: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${what} must be a positive integer of ms, got ${value}`);
+}
+
 export function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -17,6 +17,10 @@
  * Late window results (within the upstream's allowed lateness, after the window was fed to SPOT) are checked against
  * the current threshold and may alert, but do not train SPOT again (a window's count enters the model once); a
  * retraction does not withdraw an alert.
+ *
+ * SPOT takes its calibration batch as normal: brushing inside it is learned as the tail. Measured on synthetic traffic
+ * (3,000 users ordering hourly, 4 brushers an hour): brushers from the first minute → 0 of 24 alerted (threshold 364);
+ * the first 30 minutes clean → 22 of 22, no false alert in 26,706 counts (threshold 5.1).
  */
 import type { Sign } from '../aggregates.js';
 import { parseDecimal } from '../decimal.js';
@@ -24,7 +28,7 @@ import { Spot, type SpotOptions, type SpotSnapshot } from '../evt/spot.js';
 import { entriesOf, type KeyedSnapshots, takeAll } from '../keyed-snapshots.js';
 import { MIN_TIMESTAMP } from '../watermark.js';
 import { type TimeWindow, type WindowOutput, isWindowLate, maxTimestamp } from '../windows.js';
-import { type Alert, type AlertOutput, NO_OUTPUT, compareKeys, requireNonNegativeMs } from './alert.js';
+import { type Alert, type AlertOutput, NO_OUTPUT, compareKeys, requireNonNegativeMs, requirePositiveMs } from './alert.js';
 
 /** The `orders` columns this alert reads; amount as its DECIMAL(12,2) text, created_at in epoch ms. */
 export interface BrushingOrder {
@@ -127,7 +131,7 @@ export class OrderBrushingDetector implements KeyedSnapshots<OrderBrushingSnapsh
 
   constructor(options: OrderBrushingOptions = {}) {
     const { windowSize = 10 * 60_000, allowedLateness = 0 } = options;
-    requireNonNegativeMs('window size', windowSize);
+    requirePositiveMs('window size', windowSize);
     requireNonNegativeMs('allowed lateness', allowedLateness);
     this.size = windowSize;
     this.lateness = allowedLateness;
