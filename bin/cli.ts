@@ -158,4 +158,70 @@ jobs
     await runJob(c, { name: stage.name, stages: [stage] });
   });
 
+const generateCommand = program
+  .command('generate')
+  .description('seeded, repeatable shop traffic into the source tables (app user) and <RTDW_NAMESPACE>.ods_events; stops after --minutes or on Ctrl-C, then reports')
+  .option('--rate <n>', 'source rows + event deliveries per second at the day\'s mean load', '200')
+  .option('--minutes <m>', 'minutes of event time to generate (default: until stopped)')
+  .option('--seed <s>', 'seed (0..4294967295): same seed and options, same traffic', '1')
+  .option('--start <iso>', 'event time of the first action, ISO 8601 with a zone (default: now)')
+  .option('--speed <speed>', 'realtime: paced to the wall clock; max: as fast as MySQL and Kafka take it', 'realtime')
+  .option('--row-share <f>', 'share of source rows among the actions (default 0.3)')
+  .option('--diurnal <a>', 'day curve: 0 flat .. 1 full (default 0.5)')
+  .option('--users <n>', 'initial users (default: enough that normal users stay far below the blacklist threshold)')
+  .option('--products <n>', 'products (default 1000)')
+  .option('--ads <n>', 'ads (default 200)')
+  .option('--bots-per-hour <n>', 'click bots crossing the blacklist threshold (default 6)')
+  .option('--brushers-per-hour <n>', 'users brushing small orders (default 4)')
+  .option('--failure-bursts-per-hour <n>', 'bursts of failed payments (default 3)')
+  .option('--id-base <n>', 'ids of new rows start above this (default: the largest id in the source tables)')
+  .option('--json', 'print the report as JSON on stdout');
+
+generateCommand.action(async (flags: import('../connectors/generator/main.js').GenerateFlags) => {
+  const c = config();
+  const { runGenerate } = await import('../connectors/generator/main.js');
+  try {
+    const report = await runGenerate(c, flags, say);
+    if (flags.json === true) console.log(JSON.stringify(report, null, 2));
+  } catch (err) {
+    say(`rtdw generate: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = err instanceof ConfigError ? 2 : 1;
+  }
+});
+
+program
+  .command('reconcile')
+  .description('MySQL vs the ClickHouse mirror: figures per 5-min event-time bucket and rows by chunked checksums; exits 0 match, 1 mismatch, 2 could not run')
+  .option('--from <time>', 'start: now, an ISO instant or a date-time in RTDW_TIMEZONE (default: 24 h before --to)')
+  .option('--to <time>', 'end, exclusive (default: now)')
+  .option('--job <name>', 'the job whose published watermark gates event-time buckets', 'ods')
+  .option('--checks <names>', 'checks to run, comma-separated (default: all: buckets,rows)')
+  .option('--tables <names>', 'source tables to compare, comma-separated (default: all)')
+  .option('--chunk-rows <n>', 'rows per checksum chunk', '10000')
+  .option('--leaf-rows <n>', 'a differing range of at most this many rows is compared row by row', '1000')
+  .option('--key-range <n>', 'primary keys per bucket of tables without an event time', '10000')
+  .option('--max-listed <n>', 'mismatches listed per check and table (all are counted)', '100')
+  .option('--recheck-after <ms>', 'read differences again after this long before counting them (0: never)', '5000')
+  .option('--no-history', 'do not record the run in reconcile_runs')
+  .option('--metrics-file <path>', 'write the run\'s Prometheus metrics to this file')
+  .option('--json', 'print the report as JSON')
+  .action(async (o: import('../jobs/reconcile/command.js').CommandFlags) => {
+    const { reconcileCommand } = await import('../jobs/reconcile/command.js');
+    process.exitCode = await reconcileCommand(config(), o, say);
+  });
+
+program
+  .command('redis-sink')
+  .description('window results on Kafka → Redis screen keys (README "Redis layout"); options in RTDW_REDIS_* variables')
+  .action(async () => {
+    const { runRedisSink } = await import('../connectors/redis/main.js');
+    const { pipelineSettings } = await import('../connectors/generator/options.js');
+    try {
+      await runRedisSink(config(), pipelineSettings().namespace);
+    } catch (err) {
+      say(`rtdw redis-sink: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = err instanceof ConfigError ? 2 : 1;
+    }
+  });
+
 await program.parseAsync(process.argv);

@@ -2,8 +2,18 @@
 import { z } from 'zod';
 import { ConfigError, loadNamespace } from '../../schemas/config.js';
 import { topicName } from '../../schemas/topics.js';
+import { parseTimeZone } from './canal/time-zone.js';
 
 const positiveInt = z.coerce.number().int().positive();
+
+function isTimeZone(text: string): boolean {
+  try {
+    parseTimeZone(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const cdcEnvSchema = z.object({
   /** Connector name: Kafka transactional id and the key of its stored position; default `<ns>-cdc`. */
@@ -24,6 +34,18 @@ export const cdcEnvSchema = z.object({
   CDC_FILTER_REGEX: z.string().optional(),
   /** Canal canal.instance.filter.black.regex. */
   CDC_BLACK_REGEX: z.string().default(''),
+  /**
+   * Canal canal.instance.filter.query.ddl: keep DDL messages (isDdl) out of the data topics; the column
+   * map still follows every schema change. Flink's canal-json fails on any DDL type but CREATE.
+   */
+  CDC_FILTER_DDL: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** A topic of its own for DDL messages (partition 0, binlog order), whether or not CDC_FILTER_DDL; empty: none. */
+  CDC_DDL_TOPIC: z.string().regex(/^[\w.-]*$/).default(''),
+  /** The zone TIMESTAMP values are printed in (Canal: its JVM's zone); empty: the source server's time zone. */
+  CDC_TIMEZONE: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || isTimeZone(v), 'expected an offset such as +08:00 or a zone name such as Asia/Shanghai'),
   /** initial: snapshot when no position is stored; never: stream from the current end; when_needed: also re-snapshot when the stored position was purged. */
   CDC_SNAPSHOT: z.enum(['initial', 'never', 'when_needed']).default('initial'),
   CDC_SNAPSHOT_CHUNK: positiveInt.default(10_000),
@@ -51,6 +73,10 @@ export interface CdcOptions {
   keyByPrimaryKey: boolean;
   filterRegex: string;
   blackRegex: string;
+  filterDdl: boolean;
+  ddlTopic: string;
+  /** '' = the source server's time zone */
+  timeZone: string;
   snapshot: 'initial' | 'never' | 'when_needed';
   snapshotChunk: number;
   batchRows: number;
@@ -78,6 +104,9 @@ export function loadCdcOptions(database: string, env: Record<string, string | un
     keyByPrimaryKey: e.CDC_KEY_BY_PK,
     filterRegex: e.CDC_FILTER_REGEX ?? `${database}\\..*`,
     blackRegex: e.CDC_BLACK_REGEX,
+    filterDdl: e.CDC_FILTER_DDL,
+    ddlTopic: e.CDC_DDL_TOPIC,
+    timeZone: e.CDC_TIMEZONE,
     snapshot: e.CDC_SNAPSHOT,
     snapshotChunk: e.CDC_SNAPSHOT_CHUNK,
     batchRows: e.CDC_BATCH_ROWS,

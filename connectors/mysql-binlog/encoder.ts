@@ -9,8 +9,9 @@ import { buildTableSchema, type CanalTableSchema, type InformationSchemaColumn }
 import { buildQueryMessage, classifyQueryEvent } from './canal/ddl.js';
 import { CanalTableFilter } from './canal/filter.js';
 import { FlatMessageWriter, type CanalFlatMessage } from './canal/flat-message.js';
-import { CanalMqRouter } from './canal/routing.js';
+import { CanalMqRouter, primaryKeyMessageKey } from './canal/routing.js';
 import { buildRowsMessage, buildSnapshotMessage, type MessageEnvelope, type RowsChange, type SourceRow } from './canal/row-event.js';
+import { parseTimeZone, serverTimestampZone, UTC, type TimestampZone } from './canal/time-zone.js';
 import type { CdcOptions } from './config.js';
 import type { RecordSink } from './record-batch.js';
 import { RawRowsEncoder } from './rows-codec.js';
@@ -43,7 +44,7 @@ function eventColumns(event: RowsEventData): string[] | undefined {
  * written before an ALTER that information_schema already reflects. Types of columns that still
  * exist come from information_schema; the others from the event's metadata.
  */
-function schemaFromEvent(tableMap: TableMapEntry, current: TableColumns): CanalTableSchema {
+function schemaFromEvent(tableMap: TableMapEntry, current: TableColumns, timeZone: TimestampZone): CanalTableSchema {
   const known = new Map(current.columns.map((c) => [c.COLUMN_NAME, c]));
   const columns: InformationSchemaColumn[] = tableMap.columnSchemas.map((c, i) => {
     const existing = known.get(c.COLUMN_NAME);
@@ -61,7 +62,7 @@ function schemaFromEvent(tableMap: TableMapEntry, current: TableColumns): CanalT
       COLUMN_KEY: current.primaryKey.includes(c.COLUMN_NAME) ? 'PRI' : '',
     };
   });
-  return buildTableSchema(current.database, current.table, columns, { primaryKeyColumns: current.primaryKey.filter((k) => columns.some((c) => c.COLUMN_NAME === k)) });
+  return buildTableSchema(current.database, current.table, columns, { primaryKeyColumns: current.primaryKey.filter((k) => columns.some((c) => c.COLUMN_NAME === k)), timeZone });
 }
 
 /** The row images of a raw rows event, for a dead letter. */
@@ -93,9 +94,20 @@ export class CanalEncoder {
   private readonly raw: RawRowsEncoder;
   private readonly fromEvents = new WeakMap<TableMapEntry, { current: TableColumns; schema: CanalTableSchema }>();
   private readonly deadLetterTopic: string;
+  private readonly ddlTopic: string;
+  private readonly filterDdl: boolean;
+  private readonly keyByPrimaryKey: boolean;
+  private readonly timeZoneSetting: string;
+  /** CDC_TIMEZONE, or the server's zone once asked (timeZone()); every schema is built after that. */
+  private zone: TimestampZone = UTC;
+  private zoneKnown: Promise<void> | undefined;
 
   constructor(options: CdcOptions, private readonly schemas: SchemaCache) {
+    this.timeZoneSetting = options.timeZone;
     this.deadLetterTopic = options.deadLetterTopic;
+    this.ddlTopic = options.ddlTopic;
+    this.filterDdl = options.filterDdl;
+    this.keyByPrimaryKey = options.keyByPrimaryKey;
     this.filter = new CanalTableFilter({ filterRegex: options.filterRegex, blackRegex: options.blackRegex });
     this.router = new CanalMqRouter({
       topic: options.topic,
@@ -116,12 +128,25 @@ export class CanalEncoder {
     this.sliceStart = performance.now();
   }
 
+  /** The zone TIMESTAMP is printed in: CDC_TIMEZONE, else the source server's, asked once (again after a failure). */
+  async timeZone(): Promise<TimestampZone> {
+    this.zoneKnown ??= (async () => {
+      this.zone = this.timeZoneSetting !== '' ? parseTimeZone(this.timeZoneSetting) : serverTimestampZone(await this.schemas.timeZoneSettings());
+    })().catch((err: unknown) => {
+      this.zoneKnown = undefined;
+      throw err;
+    });
+    await this.zoneKnown;
+    return this.zone;
+  }
+
   accepts(database: string, table: string): boolean {
     return this.filter.acceptsTable(database, table);
   }
 
   async encodeRows(txn: Extract<CommittedTransaction, { kind: 'rows' }>, batchId: number, now: number, sink: RecordSink): Promise<void> {
     const envelope: MessageEnvelope = { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid };
+    if (txn.events.length > 0) await this.timeZone();
     for (const event of txn.events) {
       await this.pace();
       try {
@@ -150,11 +175,19 @@ export class CanalEncoder {
       }
     }
     if (!this.filter.acceptsQuery(queryClass)) return;
-    this.route(buildQueryMessage(txn.sql, queryClass, { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid }), sink);
+    const message = buildQueryMessage(txn.sql, queryClass, { id: batchId, es: txn.eventTime, ts: now, gtid: txn.position.gtid });
+    if (message.isDdl && this.ddlTopic !== '') {
+      // One partition keeps the schema history in binlog order.
+      sink.add(this.ddlTopic, 0, this.keyByPrimaryKey ? primaryKeyMessageKey(message) : null, this.writer.write(message));
+    }
+    // canal.instance.filter.query.ddl: the statement is applied (above) but not published with the rows.
+    if (message.isDdl && this.filterDdl) return;
+    this.route(message, sink);
   }
 
   async encodeSnapshot(chunk: SnapshotChunk, batchId: number, now: number, sink: RecordSink): Promise<void> {
     if (chunk.rows.length === 0) return;
+    await this.timeZone();
     const schema = this.schemaOf(await this.schemas.get(chunk.table.database, chunk.table.table));
     const envelope: MessageEnvelope = { id: batchId, es: now, ts: now, gtid: '' };
     for (const row of chunk.rows) {
@@ -170,7 +203,7 @@ export class CanalEncoder {
   private schemaOf(columns: TableColumns): CanalTableSchema {
     let schema = this.built.get(columns);
     if (schema === undefined) {
-      schema = buildTableSchema(columns.database, columns.table, columns.columns, { primaryKeyColumns: columns.primaryKey });
+      schema = buildTableSchema(columns.database, columns.table, columns.columns, { primaryKeyColumns: columns.primaryKey, timeZone: this.zone });
       this.built.set(columns, schema);
     }
     return schema;
@@ -191,7 +224,7 @@ export class CanalEncoder {
   private schemaOfEvent(tableMap: TableMapEntry, current: TableColumns): CanalTableSchema {
     const cached = this.fromEvents.get(tableMap);
     if (cached !== undefined && cached.current === current) return cached.schema;
-    const schema = schemaFromEvent(tableMap, current);
+    const schema = schemaFromEvent(tableMap, current, this.zone);
     this.fromEvents.set(tableMap, { current, schema });
     return schema;
   }
@@ -202,6 +235,6 @@ export class CanalEncoder {
 
   private route(message: CanalFlatMessage, sink: RecordSink): void {
     // The routed parts of one message share everything but their rows: the writer serializes that once.
-    for (const r of this.router.route(message)) sink.add(r.topic, r.partition, r.key, this.writer.write(r.message));
+    for (const r of this.router.route(message)) sink.add(r.topic, r.partition, r.key, r.message === null ? null : this.writer.write(r.message));
   }
 }

@@ -53,6 +53,26 @@ describe('TransactionRecords', () => {
     expect(back[2]?.batches[0]?.records[0]?.key).toBeNull();
   });
 
+  it('writes tombstones (null values) from strings and from parts', () => {
+    const pool = new BufferPool();
+    const records = new TransactionRecords(() => 1_000_000, pool);
+    records.add('t', 0, '["a"]', '{"x":1}');
+    records.add('t', 0, '["a"]', null);
+    const key = Buffer.from('["b"]');
+    records.addParts('t', 0, key, 0, key.length, null);
+    records.add('t', 0, '["c"]', '{}');
+    expect(records.records).toBe(4);
+    expect(records.bytes).toBe(9);
+    const [part] = readBack(records, pool);
+    expect(part?.crcOk).toEqual([true]);
+    expect(part?.batches[0]?.records.map((r) => [r.offsetDelta, r.key?.toString(), r.value === null ? null : r.value.toString()])).toEqual([
+      [0, '["a"]', '{"x":1}'],
+      [1, '["a"]', null],
+      [2, '["b"]', null],
+      [3, '["c"]', '{}'],
+    ]);
+  });
+
   it('splits a partition into batches at the byte limit, a larger record alone in its own', () => {
     const pool = new BufferPool();
     const records = new TransactionRecords(() => 4096, pool);

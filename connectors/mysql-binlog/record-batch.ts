@@ -166,16 +166,16 @@ export class ValueParts {
   }
 }
 
-/** Where encoded messages go: the Kafka transaction being built. */
+/** Where encoded messages go: the Kafka transaction being built. A null value is a tombstone (compaction deletes the key). */
 export interface RecordSink {
-  add(topic: string, partition: number, key: string | null, value: string): void;
+  add(topic: string, partition: number, key: string | null, value: string | null): void;
   /** key: bytes [keyStart, keyEnd) of keyBuf, or none when keyBuf is null */
-  addParts(topic: string, partition: number, keyBuf: Buffer | null, keyStart: number, keyEnd: number, value: ValueParts): void;
+  addParts(topic: string, partition: number, keyBuf: Buffer | null, keyStart: number, keyEnd: number, value: ValueParts | null): void;
 }
 
-/** Bytes of a record with a key of `keyBytes` (-1: null) and a value of `valueBytes`, offset delta `delta`. */
+/** Bytes of a record with a key of `keyBytes` and a value of `valueBytes` (-1: null), offset delta `delta`. */
 function recordBytes(delta: number, keyBytes: number, valueBytes: number): number {
-  const body = 2 + varintBytes(delta) + varintBytes(keyBytes) + Math.max(keyBytes, 0) + varintBytes(valueBytes) + valueBytes + 1;
+  const body = 2 + varintBytes(delta) + varintBytes(keyBytes) + Math.max(keyBytes, 0) + varintBytes(valueBytes) + Math.max(valueBytes, 0) + 1;
   return varintBytes(body) + body;
 }
 
@@ -193,9 +193,10 @@ export class RecordBatch {
   }
 
   /** Appends a record made of byte ranges; the sizes are known, so it is written in one pass. */
-  addParts(keyBuf: Buffer | null, keyStart: number, keyEnd: number, value: ValueParts): void {
+  addParts(keyBuf: Buffer | null, keyStart: number, keyEnd: number, value: ValueParts | null): void {
     const keyBytes = keyBuf === null ? -1 : keyEnd - keyStart;
-    const body = 2 + varintBytes(this.count) + varintBytes(keyBytes) + Math.max(keyBytes, 0) + varintBytes(value.bytes) + value.bytes + 1;
+    const valueBytes = value === null ? -1 : value.bytes;
+    const body = 2 + varintBytes(this.count) + varintBytes(keyBytes) + Math.max(keyBytes, 0) + varintBytes(valueBytes) + Math.max(valueBytes, 0) + 1;
     this.ensure(varintBytes(body) + body);
     const buf = this.buf;
     let p = writeVarint(buf, this.end, body);
@@ -204,17 +205,17 @@ export class RecordBatch {
     p = writeVarint(buf, p, this.count);
     p = writeVarint(buf, p, keyBytes);
     if (keyBuf !== null) p = copyRange(keyBuf, keyStart, keyEnd, buf, p);
-    p = writeVarint(buf, p, value.bytes);
-    for (let i = 0; i < value.count; i++) p = copyRange(value.bufs[i] as Buffer, value.starts[i] as number, value.ends[i] as number, buf, p);
+    p = writeVarint(buf, p, valueBytes);
+    if (value !== null) for (let i = 0; i < value.count; i++) p = copyRange(value.bufs[i] as Buffer, value.starts[i] as number, value.ends[i] as number, buf, p);
     buf[p++] = 0;
     this.end = p;
     this.count += 1;
   }
 
-  /** Appends a record from strings; returns the value's bytes. */
-  add(key: string | null, value: string): number {
+  /** Appends a record from strings (a null value: a tombstone); returns the value's bytes. */
+  add(key: string | null, value: string | null): number {
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
-    this.ensure(RECORD_OVERHEAD + (key === null ? 0 : key.length * 3) + value.length * 3);
+    this.ensure(RECORD_OVERHEAD + (key === null ? 0 : key.length * 3) + (value === null ? 0 : value.length * 3));
     const buf = this.buf;
     const start = this.end;
     // 2 bytes reserved for the record length (records up to 8 KiB), then attributes and timestamp delta.
@@ -229,9 +230,14 @@ export class RecordBatch {
       const written = buf.write(key, p + 1, 'utf8');
       p = placeLength(buf, p, 1, p + 1, p + 1 + written, written);
     }
-    // 2 bytes reserved for the value length (values up to 8 KiB).
-    const written = buf.write(value, p + 2, 'utf8');
-    p = placeLength(buf, p, 2, p + 2, p + 2 + written, written);
+    let written = 0;
+    if (value === null) {
+      buf[p++] = 1; // zigzag(-1): null value
+    } else {
+      // 2 bytes reserved for the value length (values up to 8 KiB).
+      written = buf.write(value, p + 2, 'utf8');
+      p = placeLength(buf, p, 2, p + 2, p + 2 + written, written);
+    }
     buf[p++] = 0; // no headers
     this.end = placeLength(buf, start, 2, body, p, p - body);
     this.count += 1;
@@ -259,12 +265,12 @@ export interface PartitionBatches {
 }
 
 /** Whether a record of these strings still fits the batch; byte lengths are only computed near the limit. */
-function fits(batch: RecordBatch, maxBatchBytes: number, key: string | null, value: string): boolean {
+function fits(batch: RecordBatch, maxBatchBytes: number, key: string | null, value: string | null): boolean {
   if (batch.count === 0) return true;
-  const units = RECORD_OVERHEAD + (key?.length ?? 0) + value.length;
+  const units = RECORD_OVERHEAD + (key?.length ?? 0) + (value?.length ?? 0);
   if (batch.end + units * 3 <= maxBatchBytes) return true;
   if (batch.end + units > maxBatchBytes) return false;
-  return batch.end + RECORD_OVERHEAD + (key === null ? 0 : Buffer.byteLength(key)) + Buffer.byteLength(value) <= maxBatchBytes;
+  return batch.end + RECORD_OVERHEAD + (key === null ? 0 : Buffer.byteLength(key)) + (value === null ? 0 : Buffer.byteLength(value)) <= maxBatchBytes;
 }
 
 /** A partition's batches as sent to the publisher thread: slot ids, the bytes stay where they are. */
@@ -294,7 +300,7 @@ export class TransactionRecords implements RecordSink {
     private readonly pool: BufferPool,
   ) {}
 
-  add(topic: string, partition: number, key: string | null, value: string): void {
+  add(topic: string, partition: number, key: string | null, value: string | null): void {
     const target = this.target(topic, partition);
     let batch = target.batches[target.batches.length - 1];
     if (batch === undefined || !fits(batch, target.maxBatchBytes, key, value)) batch = this.newBatch(target);
@@ -302,14 +308,15 @@ export class TransactionRecords implements RecordSink {
     this.records += 1;
   }
 
-  addParts(topic: string, partition: number, keyBuf: Buffer | null, keyStart: number, keyEnd: number, value: ValueParts): void {
+  addParts(topic: string, partition: number, keyBuf: Buffer | null, keyStart: number, keyEnd: number, value: ValueParts | null): void {
     const target = this.target(topic, partition);
     let batch = target.batches[target.batches.length - 1];
-    if (batch === undefined || (batch.count > 0 && batch.end + recordBytes(batch.count, keyBuf === null ? -1 : keyEnd - keyStart, value.bytes) > target.maxBatchBytes)) {
+    const valueBytes = value === null ? -1 : value.bytes;
+    if (batch === undefined || (batch.count > 0 && batch.end + recordBytes(batch.count, keyBuf === null ? -1 : keyEnd - keyStart, valueBytes) > target.maxBatchBytes)) {
       batch = this.newBatch(target);
     }
     batch.addParts(keyBuf, keyStart, keyEnd, value);
-    this.bytes += value.bytes;
+    this.bytes += Math.max(valueBytes, 0);
     this.records += 1;
   }
 

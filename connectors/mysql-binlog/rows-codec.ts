@@ -13,10 +13,11 @@
  * formats, non-UTF-8 text) keep the decoded path.
  */
 import type { ColumnInfo, ColumnSchema, TableMapEntry } from '@vlasky/zongji';
-import type { CanalColumn, CanalTableSchema } from './canal/column-types.js';
-import { emptyRecord, type FlatMessageWriter } from './canal/flat-message.js';
+import type { CanalColumn, CanalTableSchema, ColumnValueKind } from './canal/column-types.js';
+import { emptyRecord, type CanalFlatMessage, type FlatMessageWriter } from './canal/flat-message.js';
 import type { CanalMqRouter, RowPartitioner } from './canal/routing.js';
 import type { MessageEnvelope } from './canal/row-event.js';
+import { civilFromDays } from './canal/time-zone.js';
 import { canalSqlType, canalText } from './canal/values.js';
 import { JsonBytes } from './json-bytes.js';
 import { ValueParts, type RecordSink } from './record-batch.js';
@@ -545,7 +546,7 @@ function writerOf(r: ColumnReader, column: CanalColumn): number {
     case T.DATETIME2:
       return kind.kind === 'temporal' && kind.fractionDigits === r.size ? W_DATETIME : W_GENERIC;
     case T.TIMESTAMP2:
-      return kind.kind === 'temporal' && kind.fractionDigits === r.size ? W_TIMESTAMP : W_GENERIC;
+      return kind.kind === 'timestamp' && kind.fractionDigits === r.size ? W_TIMESTAMP : W_GENERIC;
     case T.TIME2:
       return kind.kind === 'temporal' && kind.fractionDigits === r.size ? W_TIME : W_GENERIC;
     case T.VARCHAR:
@@ -617,23 +618,16 @@ function layoutOf(schema: CanalTableSchema, list: ColumnReader[]): RowLayout {
   return layout;
 }
 
+/** What a keyed message of a rows event is: the event's own type, or a part of a primary-key change. */
+const AS_EVENT = 0;
+const KEY_DELETE = 1;
+const KEY_TOMBSTONE = 2;
+const KEY_INSERT = 3;
+
 const HEAD = Buffer.from('{"data":[');
 const NULL_JSON = Buffer.from('null');
 const COMMA = Buffer.from(',');
 const ZERO_TIMESTAMP = '0000-00-00 00:00:00';
-
-/** Civil date of days since 1970-01-01 (proleptic Gregorian, as Date's UTC getters): [year, month, day]. */
-function civilFromDays(days: number): [number, number, number] {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
-}
 
 /**
  * Encodes raw rows events: the same messages, partitions and keys as buildRowsMessage +
@@ -671,9 +665,10 @@ export class RawRowsEncoder {
     const update = event.kind === 'update';
     const partitioner: RowPartitioner = this.router.rowPartitioner(schema);
     const keyed = this.keyByPrimaryKey;
-    // Per row: partition, key, data row and (UPDATE) old row, as ranges of `out`.
+    // Per message: its partition, and key, data row, (UPDATE) old row and kind as ranges of `out`.
     const partitions: number[] = [];
     const ranges: number[] = [];
+    let keyChanges = 0;
     const texts = new Array<string | null>(n).fill(null);
     // LogEventConvert keeps one changed-column set per message: once changed, a column stays in `old`.
     const changed = new Uint8Array(n);
@@ -683,24 +678,37 @@ export class RawRowsEncoder {
     while (pos < event.rowsEnd) {
       if (update) pos = this.scan(event.present, presentCount, pos, this.before);
       pos = this.scan(update ? event.presentAfter : event.present, update ? presentAfterCount : presentCount, pos, this.after);
+      if (update) this.markChanged(changed);
+      let kind = AS_EVENT;
+      if (keyed && update && layout.pkNames !== null && this.keyChanged()) {
+        // As routing.ts: a DELETE and a tombstone of the old key in its partition, then an INSERT of the new one.
+        keyChanges += 1;
+        for (const i of partitioner.reads) texts[i] = this.text(this.before, i);
+        const partition = partitioner.partitionOf(texts);
+        const keyStart = out.len;
+        this.writeKey(this.before);
+        const rowStart = out.len;
+        out.copy(HEAD, 0, HEAD.length);
+        this.writeRow(this.before, undefined);
+        partitions.push(partition, partition);
+        ranges.push(keyStart, rowStart, out.len, out.len, KEY_DELETE, keyStart, rowStart, rowStart, rowStart, KEY_TOMBSTONE);
+        kind = KEY_INSERT;
+      }
       for (const i of partitioner.reads) texts[i] = this.text(this.after, i);
       partitions.push(partitioner.partitionOf(texts));
       const keyStart = out.len;
-      if (keyed && layout.pkNames !== null) this.writeKey();
+      if (keyed && layout.pkNames !== null) this.writeKey(this.after);
       const rowStart = out.len;
       // Keyed: each row is a message, whose value starts right here.
       if (keyed) out.copy(HEAD, 0, HEAD.length);
       this.writeRow(this.after, undefined);
       const oldStart = out.len;
-      if (update) {
-        this.markChanged(changed);
-        this.writeRow(this.before, changed);
-      }
-      ranges.push(keyStart, rowStart, oldStart, out.len);
+      if (update && kind === AS_EVENT) this.writeRow(this.before, changed);
+      ranges.push(keyStart, rowStart, oldStart, out.len, kind);
     }
     // A rows event always has a row (zongji's path would publish an empty message for none).
     if (partitions.length === 0) return;
-    const { middle, tail } = this.writer.envelope({
+    const base: CanalFlatMessage = {
       data: null,
       database: schema.database,
       es: envelope.es,
@@ -715,7 +723,8 @@ export class RawRowsEncoder {
       table: schema.table,
       ts: envelope.ts,
       type: event.kind === 'insert' ? 'INSERT' : update ? 'UPDATE' : 'DELETE',
-    });
+    };
+    const { middle, tail } = this.writer.envelope(base);
     // What follows the rows: `],…,"old":null…}`, or for updates `],…,"old":[` + old rows + `]…}`.
     const afterRows = update ? Buffer.from(`]${middle},"old":[`) : Buffer.from(`]${middle},"old":null${tail}`);
     const afterOld = Buffer.from(`]${tail}`);
@@ -723,19 +732,34 @@ export class RawRowsEncoder {
     const parts = this.parts;
     const topic = partitioner.topic;
     if (keyed) {
-      // Like route(): the event's rows grouped by partition (ascending), binlog order within each.
+      const afterKeyRow = keyChanges === 0 ? [] : [KEY_DELETE, KEY_INSERT].map((k) => {
+        const split = this.writer.envelope({ ...base, type: k === KEY_DELETE ? 'DELETE' : 'INSERT' });
+        return Buffer.from(`]${split.middle},"old":null${split.tail}`);
+      });
+      // Like route(): the event's messages grouped by partition (ascending), binlog order within each.
       const order = partitions.map((_, r) => r).sort((a, b) => (partitions[a] as number) - (partitions[b] as number) || a - b);
       for (const r of order) {
-        const rowStart = ranges[4 * r + 1] as number;
-        const oldStart = ranges[4 * r + 2] as number;
+        const keyStart = ranges[5 * r] as number;
+        const rowStart = ranges[5 * r + 1] as number;
+        const oldStart = ranges[5 * r + 2] as number;
+        const kind = ranges[5 * r + 4] as number;
+        const keyBuf = layout.pkNames === null ? null : buf;
+        if (kind === KEY_TOMBSTONE) {
+          sink.addParts(topic, partitions[r] as number, keyBuf, keyStart, rowStart, null);
+          continue;
+        }
         parts.reset();
         parts.push(buf, rowStart, oldStart);
-        parts.push(afterRows);
-        if (update) {
-          parts.push(buf, oldStart, ranges[4 * r + 3] as number);
-          parts.push(afterOld);
+        if (kind !== AS_EVENT) {
+          parts.push(afterKeyRow[kind === KEY_DELETE ? 0 : 1] as Buffer);
+        } else {
+          parts.push(afterRows);
+          if (update) {
+            parts.push(buf, oldStart, ranges[5 * r + 3] as number);
+            parts.push(afterOld);
+          }
         }
-        sink.addParts(topic, partitions[r] as number, layout.pkNames === null ? null : buf, ranges[4 * r] as number, rowStart, parts);
+        sink.addParts(topic, partitions[r] as number, keyBuf, keyStart, rowStart, parts);
       }
       return;
     }
@@ -747,7 +771,7 @@ export class RawRowsEncoder {
       for (let r = 0; r < partitions.length; r++) {
         if (partitions[r] !== p) continue;
         if (!first) parts.push(COMMA);
-        parts.push(buf, ranges[4 * r + 1] as number, ranges[4 * r + 2] as number);
+        parts.push(buf, ranges[5 * r + 1] as number, ranges[5 * r + 2] as number);
         first = false;
       }
       parts.push(afterRows);
@@ -756,7 +780,7 @@ export class RawRowsEncoder {
         for (let r = 0; r < partitions.length; r++) {
           if (partitions[r] !== p) continue;
           if (!first) parts.push(COMMA);
-          parts.push(buf, ranges[4 * r + 2] as number, ranges[4 * r + 3] as number);
+          parts.push(buf, ranges[5 * r + 2] as number, ranges[5 * r + 3] as number);
           first = false;
         }
         parts.push(afterOld);
@@ -796,27 +820,32 @@ export class RawRowsEncoder {
     return canalText(this.layout.columns[i] as CanalColumn, this.reader.value(this.layout.readers[i] as ColumnReader));
   }
 
-  /** UPDATE: a column changed unless both images have the same text (same bytes: same text). */
+  /** UPDATE: a column changed unless both images have the same text. */
   private markChanged(changed: Uint8Array): void {
-    const { readers: list } = this.layout;
-    const buf = this.reader.buf;
-    for (let i = 0; i < list.length; i++) {
-      if (changed[i] === 1) continue;
-      const b = this.before[i] as number;
-      const a = this.after[i] as number;
-      if (b === -1 || a === -1) {
-        if (b !== a) changed[i] = 1;
-        continue;
-      }
-      const r = list[i] as ColumnReader;
-      const width = valueWidth(r, buf, b);
-      if (width === valueWidth(r, buf, a) && buf.compare(buf, a, a + width, b, b + width) === 0) continue;
-      if (this.text(this.before, i) !== this.text(this.after, i)) changed[i] = 1;
-    }
+    const n = this.layout.readers.length;
+    for (let i = 0; i < n; i++) if (changed[i] !== 1 && !this.sameInBothImages(i)) changed[i] = 1;
   }
 
-  /** The Kafka key: JSON.stringify([database, table, ...pk texts]). */
-  private writeKey(): void {
+  /** UPDATE: some primary-key column has another text after than before. */
+  private keyChanged(): boolean {
+    for (const i of this.layout.pkIndexes) if (!this.sameInBothImages(i)) return true;
+    return false;
+  }
+
+  /** Column i has the same text in the before and after images (same bytes: same text). */
+  private sameInBothImages(i: number): boolean {
+    const b = this.before[i] as number;
+    const a = this.after[i] as number;
+    if (b === -1 || a === -1) return b === a;
+    const r = this.layout.readers[i] as ColumnReader;
+    const buf = this.reader.buf;
+    const width = valueWidth(r, buf, b);
+    if (width === valueWidth(r, buf, a) && buf.compare(buf, a, a + width, b, b + width) === 0) return true;
+    return this.text(this.before, i) === this.text(this.after, i);
+  }
+
+  /** The Kafka key of a row image: JSON.stringify([database, table, ...pk texts]). */
+  private writeKey(offsets: Int32Array): void {
     const out = this.out;
     const layout = this.layout;
     out.copy(layout.keyPrefix, 0, layout.keyPrefix.length);
@@ -824,7 +853,7 @@ export class RawRowsEncoder {
     for (let k = 0; k < pk.length; k++) {
       if (k > 0) out.byte(0x2c);
       const i = pk[k] as number;
-      this.writeText(i, this.text(this.after, i));
+      this.writeText(i, this.text(offsets, i));
     }
     out.byte(0x5d);
   }
@@ -885,7 +914,7 @@ export class RawRowsEncoder {
         if (this.writeDateTime(r, buf, at)) return;
         break;
       case W_TIMESTAMP:
-        if (this.writeTimestamp(r, buf, at)) return;
+        if (this.writeTimestamp(r, buf, at, (this.layout.columns[i] as CanalColumn).value)) return;
         break;
       case W_TIME:
         if (this.writeTime(r, buf, at)) return;
@@ -1026,18 +1055,21 @@ export class RawRowsEncoder {
     return true;
   }
 
-  private writeTimestamp(r: ColumnReader, buf: Buffer, at: number): boolean {
+  private writeTimestamp(r: ColumnReader, buf: Buffer, at: number, kind: ColumnValueKind): boolean {
     const seconds = readIntBE(buf, at, 4);
     const fraction = r.size === 0 ? 0 : this.fractionAt(buf, at + 4, r.size);
-    if (Number.isNaN(fraction) || seconds < 0) return false;
+    if (Number.isNaN(fraction) || seconds < 0 || kind.kind !== 'timestamp') return false;
     const out = this.out;
     out.byte(0x22);
     if (seconds === 0 && fraction === 0) {
       out.ascii(ZERO_TIMESTAMP);
     } else {
-      // UTC, like zongji's Date with timezone 'Z'; the fraction (< 1 s) never changes the second.
-      const [year, month, day] = civilFromDays(Math.floor(seconds / 86400));
-      const inDay = seconds % 86400;
+      // The instant's civil time in the column's zone, as zonedTimestampText prints zongji's UTC text;
+      // the fraction (< 1 s) never changes the second.
+      const local = seconds + kind.zone.offsetAt(seconds);
+      const days = Math.floor(local / 86400);
+      const [year, month, day] = civilFromDays(days);
+      const inDay = local - days * 86400;
       this.writeDate(year, month, day);
       out.byte(0x20);
       this.writeClock(Math.floor(inDay / 3600), Math.floor((inDay % 3600) / 60), inDay % 60);

@@ -1,6 +1,7 @@
 /** Column metadata per table from information_schema, cached until a DDL touches the table. */
 import mysql from 'mysql2/promise';
 import type { InformationSchemaColumn } from './canal/column-types.js';
+import type { ServerTimeZone } from './canal/time-zone.js';
 import type { SnapshotTable } from './snapshot.js';
 
 export interface TableColumns {
@@ -50,6 +51,15 @@ export class SchemaCache {
       tables.push({ database, table, keyColumns: t.primaryKey });
     }
     return tables;
+  }
+
+  /** How the server prints TIMESTAMP: its global and system time zones, and the global one's offset now. */
+  async timeZoneSettings(): Promise<ServerTimeZone> {
+    const [rows] = await this.db().query<mysql.RowDataPacket[]>(
+      'SELECT @@global.time_zone AS global_zone, @@system_time_zone AS system_zone, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), NOW()) AS offset_seconds',
+    );
+    const row = rows[0];
+    return { global: String(row?.global_zone ?? ''), system: String(row?.system_zone ?? ''), offsetSeconds: Number(row?.offset_seconds ?? 0) };
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,12 @@ export class MariaDbService implements StackService {
   private readonly pidFile: string;
   private readonly logFile: string;
 
-  constructor(private readonly config: RtdwConfig, private readonly log: Log) {
+  constructor(
+    private readonly config: RtdwConfig,
+    private readonly log: Log,
+    /** The server's default time zone (tests run a private server in another one). */
+    private readonly defaultTimeZone = '+00:00',
+  ) {
     this.endpoint = `${config.mysql.host}:${config.mysql.port}`;
     this.dir = join(config.dataDir, 'mysql');
     this.datadir = join(this.dir, 'data');
@@ -126,7 +131,7 @@ export class MariaDbService implements StackService {
       '--max-binlog-size=256M',
       '--character-set-server=utf8mb4',
       '--collation-server=utf8mb4_unicode_ci',
-      '--default-time-zone=+00:00',
+      `--default-time-zone=${this.defaultTimeZone}`,
       '--innodb-buffer-pool-size=256M',
       '--innodb-log-file-size=128M',
       '--max-connections=300',

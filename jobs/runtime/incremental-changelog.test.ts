@@ -7,9 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { decodeSnapshot, encodeChanges } from './changelog-codec.js';
 import {
+  ChangelogIntervalJoin,
+  ClickBlacklist,
   IntervalJoin,
   SessionWindowOperator,
   SlicedWindowOperator,
+  TimeZone,
   TopN,
   WindowJoin,
   sessionWindows,
@@ -133,5 +136,39 @@ describe('incremental checkpoints: changed keys only, the whole state restored',
       const input: WindowOutput<unknown, bigint> = r(8) === 0 ? { kind: 'retract', key, window } : { kind: r(2) === 0 ? 'result' : 'update', key, window, value: BigInt(r(500)) };
       topN.process(input);
     });
+  });
+
+  it('changelog interval join: both sides upserted and deleted, dimension rows changed, keys dropped by retention', () => {
+    for (const seed of [10, 11]) {
+      const join = new ChangelogIntervalJoin<{ area: string }, { ok: boolean }, string, string>({
+        lowerBound: 0,
+        upperBound: 30_000,
+        retentionMs: 200_000,
+        matches: (p) => p.ok,
+        compareIds: (a, b) => (a < b ? -1 : a > b ? 1 : 0),
+        dimensionOf: (o) => o.area,
+        result: (o, first, area) => `${o.time}|${first?.id ?? '-'}|${area ?? '-'}`,
+      });
+      run(seed, join, (r, time) => {
+        const pick = r(10);
+        const at = time - r(100_000);
+        if (pick === 0) join.advanceWatermark(time - 50_000);
+        else if (pick === 1) join.process({ side: 'dimension', op: r(3) === 0 ? 'delete' : 'upsert', id: `a${r(4)}`, row: `city${r(5)}` });
+        else if (pick < 5) join.process({ side: 'left', op: r(5) === 0 ? 'delete' : 'upsert', key: keys(r), time: at, row: { area: `a${r(4)}` } });
+        else join.process({ side: 'right', op: r(5) === 0 ? 'delete' : 'upsert', key: keys(r), id: `p${r(8)}`, time: at, row: { ok: r(3) !== 0 } });
+      });
+    }
+  });
+
+  it('click blacklist: events deduplicated, clicks held, released, corrected and expired, dimension rows arriving late', () => {
+    for (const seed of [12, 13]) {
+      const op = new ClickBlacklist<null, string>({ allowedLateness: 60_000, threshold: 3, timeZone: TimeZone.of('Asia/Shanghai') });
+      run(seed, op, (r, time) => {
+        const pick = r(12);
+        if (pick === 0) op.advanceWatermark(time - 30_000);
+        else if (pick === 1) op.changeDimension(`a${r(4)}`, r(4) === 0 ? undefined : `city${r(3)}`);
+        else op.process(`u${r(6)}`, { id: `e${r(400)}`, time: time - r(80_000), dimensionId: `a${r(5)}`, clickOn: r(3) === 0 ? null : `ad${r(2)}`, payload: null });
+      });
+    }
   });
 });

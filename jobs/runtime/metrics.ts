@@ -6,6 +6,7 @@ function create() {
   return {
     recordsIn: new Counter({ name: 'rtdw_stage_records_in_total', help: 'input records processed', labelNames: ['stage'], registers: [registry] }),
     recordsOut: new Counter({ name: 'rtdw_stage_records_out_total', help: 'records emitted (results, late, dead letters)', labelNames: ['stage'], registers: [registry] }),
+    transactionFailures: new Counter({ name: 'rtdw_stage_transaction_failures_total', help: 'failed transactions (of a batch, a checkpoint, an idle marker): the partition is read again from its last checkpoint', labelNames: ['stage', 'step'], registers: [registry] }),
     restores: new Counter({ name: 'rtdw_stage_partition_restores_total', help: 'partition states restored from the changelog', labelNames: ['stage'], registers: [registry] }),
     commitSeconds: new Histogram({ name: 'rtdw_stage_checkpoint_seconds', help: 'checkpoint (changelog + offsets + commit) latency', labelNames: ['stage'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
     stateKeys: new Gauge({ name: 'rtdw_stage_state_records', help: 'changelog records (panes, keys) holding the state of a partition', labelNames: ['stage', 'partition'], registers: [registry] }),

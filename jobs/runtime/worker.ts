@@ -6,7 +6,8 @@
  *   one before it reads the state, the pre-KIP-447 pattern kafkajs supports) carries outputs, state
  *   changes and the consumer offset of a checkpoint in one transaction.
  * A kill -9 at any point therefore resumes from a checkpoint whose state, offsets and outputs agree,
- * and a restarted run writes exactly what an uninterrupted one would.
+ * and a restarted run writes exactly what an uninterrupted one would. A transaction that fails
+ * (fenced, timed out by the broker) rewinds its partition the same way, without a restart.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer, Transaction } from 'kafkajs';
 import type { Logger } from '../../connectors/observability/logger.js';
@@ -25,6 +26,14 @@ import { readWatermarkMarker, watermarkMarkers } from './watermark-marker.js';
  */
 const OFFSET_KEY = '\u0000offset';
 
+/** Transactional id of a stage's task for one input partition: fixed, so a new owner fences the old one. */
+export function transactionalId(spec: StageSpec, partition: number): string {
+  return `rtdw-${spec.name}-${spec.input}-${partition}`;
+}
+
+/** What a task's transaction was doing when it failed (the label of the failure metric). */
+type TransactionStep = 'batch' | 'checkpoint' | 'idle';
+
 interface PartitionTask {
   partition: number;
   processor: PartitionProcessor;
@@ -32,6 +41,8 @@ interface PartitionTask {
   transaction: Transaction | undefined;
   /** offset of the next record to read, once the open transaction commits */
   nextOffset: string | undefined;
+  /** offset of the next record to read after the last committed checkpoint: where a failed transaction rewinds the consumer */
+  committed: bigint;
   /**
    * Records below this offset are already in the task's state: restored ones (a batch fetched before
    * a rebalance starts at the group's possibly stale committed offset) and processed ones (a fetch
@@ -71,6 +82,10 @@ export class StageWorker {
   private readonly metrics = runtimeMetrics();
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
+  /** set by stop(): a failed task is no longer reopened */
+  private stopping = false;
+  /** failed transactions per partition since its last checkpoint: a task that keeps failing is reopened ever later */
+  private readonly failures = new Map<number, number>();
 
   constructor(private readonly kafka: Kafka, private readonly spec: StageSpec, private readonly log: Logger, private readonly options: WorkerOptions = {}) {
     this.groupId = `rtdw-${spec.name}`;
@@ -138,6 +153,7 @@ export class StageWorker {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
     await this.consumer?.stop();
     this.log.debug({ stage: this.spec.name }, 'consumer stopped; committing open checkpoints');
@@ -156,41 +172,57 @@ export class StageWorker {
   }
 
   private async onBatch({ batch, isRunning, isStale, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
+    // Fetched before a rewind of its partition (a seek kafkajs applies at the next fetch): read again from there.
+    if (isStale()) return;
     const task = await this.ensureTask(batch.partition);
     // Rebalanced while the task opened: the batch is fetched again if the partition is still ours.
     if (task === undefined) return;
-    await this.enqueue(task, async () => {
-      // Retired while this batch waited (a rebalance): the partition's next batch opens a fresh task.
+    // A failure is logged and rewound by transact(). Not rethrown: kafkajs would stop the consumer
+    // for good on a non-retriable error such as a fenced producer.
+    await this.transact(task, 'batch', async () => {
+      // Retired while this batch waited (a rebalance or a failure): the partition's next batch opens a fresh task.
       if (this.tasks.get(batch.partition) !== task) return;
+      const out: Emitted[] = [];
+      let last: string | undefined;
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        if (BigInt(message.offset) < task.position) continue;
+        const marker = readWatermarkMarker(message);
+        const emitted = marker === undefined ? task.processor.onRecord(message) : task.processor.onWatermark(marker.producer, marker.watermark);
+        for (const e of emitted) out.push(e);
+        last = message.offset;
+      }
+      if (last === undefined) return;
+      task.position = BigInt(last) + 1n;
+      task.lastRecordAt = Date.now();
+      this.metrics.recordsIn.inc({ stage: this.spec.name }, batch.messages.length);
+      for (const e of this.forwardWatermark(task)) out.push(e);
+      task.transaction ??= await task.producer.transaction();
+      for (const topicMessages of produceRequests(out)) await task.transaction.sendBatch({ acks: -1, topicMessages });
+      this.metrics.recordsOut.inc({ stage: this.spec.name }, out.length);
+      task.nextOffset = (BigInt(last) + 1n).toString();
+      // Moves only the fetch position (autoCommit is off): unresolved records would be fetched
+      // again and processed twice. The committed offset travels in the transaction; if it never
+      // commits, rewind() moves the fetch position back to the last one that did.
+      resolveOffset(last);
+      if (Date.now() - task.lastCommit >= (this.spec.checkpointIntervalMs ?? 1000)) await this.commit(task);
+      else this.scheduleCommit(task);
+    }).catch(() => undefined);
+    // Outside the transaction: a rebalance it reports retires the task and resumes from the committed offsets anyway.
+    await heartbeat();
+  }
+
+  /**
+   * Runs one step of a task's transaction in the task's queue. If it fails, the transaction's work
+   * (the records read since the last checkpoint, their outputs and state) is lost: the partition is
+   * rewound to its last checkpoint before anything else of the task runs, and the error rethrown.
+   */
+  private transact(task: PartitionTask, step: TransactionStep, work: () => Promise<void>): Promise<void> {
+    return this.enqueue(task, async () => {
       try {
-        const out: Emitted[] = [];
-        let last: string | undefined;
-        for (const message of batch.messages) {
-          if (!isRunning() || isStale()) break;
-          if (BigInt(message.offset) < task.position) continue;
-          const marker = readWatermarkMarker(message);
-          const emitted = marker === undefined ? task.processor.onRecord(message) : task.processor.onWatermark(marker.producer, marker.watermark);
-          for (const e of emitted) out.push(e);
-          last = message.offset;
-        }
-        if (last === undefined) return;
-        task.position = BigInt(last) + 1n;
-        task.lastRecordAt = Date.now();
-        this.metrics.recordsIn.inc({ stage: this.spec.name }, batch.messages.length);
-        for (const e of this.forwardWatermark(task)) out.push(e);
-        task.transaction ??= await task.producer.transaction();
-        for (const topicMessages of produceRequests(out)) await task.transaction.sendBatch({ acks: -1, topicMessages });
-        this.metrics.recordsOut.inc({ stage: this.spec.name }, out.length);
-        task.nextOffset = (BigInt(last) + 1n).toString();
-        // Moves only the fetch position (autoCommit is off): unresolved records would be fetched
-        // again and processed twice. The committed offset travels in the transaction.
-        resolveOffset(last);
-        if (Date.now() - task.lastCommit >= (this.spec.checkpointIntervalMs ?? 1000)) await this.commit(task);
-        else this.scheduleCommit(task);
-        await heartbeat();
+        await work();
       } catch (err) {
-        // In-memory state may now be ahead of what is committed: forget it and rebuild from the changelog.
-        await this.dropTask(batch.partition, 'failed', task);
+        await this.rewind(task, step, err);
         throw err;
       }
     });
@@ -200,10 +232,8 @@ export class StageWorker {
     if (task.timer !== undefined) return;
     task.timer = setTimeout(() => {
       task.timer = undefined;
-      void this.enqueue(task, () => this.commit(task)).catch((err: unknown) => {
-        this.log.error({ err: (err as Error).message, partition: task.partition }, 'checkpoint failed');
-        void this.dropTask(task.partition, 'failed', task);
-      });
+      // A failure is logged and rewound by transact().
+      this.transact(task, 'checkpoint', () => this.commit(task)).catch(() => undefined);
     }, this.spec.checkpointIntervalMs ?? 1000);
   }
 
@@ -238,7 +268,8 @@ export class StageWorker {
     const now = Date.now();
     for (const task of this.tasks.values()) {
       if (task.idle || !task.caughtUp || now - task.lastRecordAt < idleTimeoutMs) continue;
-      void this.enqueue(task, async () => {
+      // A failure is logged and rewound by transact().
+      this.transact(task, 'idle', async () => {
         if (task.idle || !task.caughtUp || this.tasks.get(task.partition) !== task || Date.now() - task.lastRecordAt < idleTimeoutMs) return;
         task.transaction ??= await task.producer.transaction();
         for (const topicMessages of produceRequests(watermarkMarkers({ producer: producerId(this.spec.name, task.partition), watermark: null }, this.watermarkOutputs))) {
@@ -247,10 +278,7 @@ export class StageWorker {
         task.idle = true;
         await this.commit(task);
         this.log.info({ stage: this.spec.name, partition: task.partition, idleMs: Date.now() - task.lastRecordAt }, 'partition idle: downstream watermarks no longer wait for it');
-      }).catch((err: unknown) => {
-        this.log.error({ err: (err as Error).message, partition: task.partition }, 'idle marker failed');
-        void this.dropTask(task.partition, 'failed', task);
-      });
+      }).catch(() => undefined);
     }
   }
 
@@ -275,7 +303,9 @@ export class StageWorker {
     }
     await task.transaction.commit();
     task.transaction = undefined;
+    if (task.nextOffset !== undefined) task.committed = BigInt(task.nextOffset);
     task.lastCommit = Date.now();
+    this.failures.delete(task.partition);
     const stats = task.processor.stats();
     const labels = { stage: this.spec.name, partition: String(task.partition) };
     this.metrics.commitSeconds.observe({ stage: this.spec.name }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -290,12 +320,13 @@ export class StageWorker {
    * The partition's task, opening it (once, however many callers ask at the same time) if needed;
    * undefined when a rebalance happened meanwhile.
    */
-  private ensureTask(partition: number): Promise<PartitionTask | undefined> {
+  private ensureTask(partition: number, delayMs = 0): Promise<PartitionTask | undefined> {
     const task = this.tasks.get(partition);
     if (task !== undefined) return Promise.resolve(task);
     let opening = this.opening.get(partition);
     if (opening === undefined) {
-      opening = this.openTask(partition).finally(() => this.opening.delete(partition));
+      const delayed = delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, delayMs)) : Promise.resolve();
+      opening = delayed.then(() => this.openTask(partition)).finally(() => this.opening.delete(partition));
       this.opening.set(partition, opening);
     }
     return opening;
@@ -304,7 +335,7 @@ export class StageWorker {
   private async openTask(partition: number): Promise<PartitionTask | undefined> {
     const started = Date.now();
     const generation = this.generation;
-    const producer = this.kafka.producer({ transactionalId: `${this.groupId}-${this.spec.input}-${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = this.kafka.producer({ transactionalId: transactionalId(this.spec, partition), idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
     // Fence before reading the changelog: InitProducerId with the transactional id bumps the epoch, so
     // any previous owner can no longer commit, and completes or aborts its open transaction. kafkajs
@@ -330,7 +361,7 @@ export class StageWorker {
     }
     const processor = this.spec.createProcessor({ partition, upstream: this.options.upstream ?? [] });
     processor.restore(state);
-    const task: PartitionTask = { partition, processor, producer, transaction: undefined, nextOffset: undefined, position, lastCommit: Date.now(), queue: Promise.resolve(), timer: undefined, lastRecordAt: Date.now(), caughtUp, forwarded: MIN_TIMESTAMP, idle: false };
+    const task: PartitionTask = { partition, processor, producer, transaction: undefined, nextOffset: undefined, committed: committedOffset, position, lastCommit: Date.now(), queue: Promise.resolve(), timer: undefined, lastRecordAt: Date.now(), caughtUp, forwarded: MIN_TIMESTAMP, idle: false };
     this.tasks.set(partition, task);
     this.metrics.restores.inc({ stage: this.spec.name });
     this.log.info({ stage: this.spec.name, partition, stateEntries: state.size, committedOffset: committedOffset.toString(), ms: Date.now() - started }, 'partition state restored');
@@ -356,10 +387,34 @@ export class StageWorker {
     this.log.info({ stage: this.spec.name, partition: task.partition, why }, 'partition task closed');
   }
 
-  /** Closes the partition's task (only if it is still `expected`, when given: a failure of a retired task must not close its successor). */
-  private async dropTask(partition: number, why: string, expected?: PartitionTask): Promise<void> {
+  /**
+   * After a failed transaction: the records read since the last checkpoint were resolved (the fetch
+   * position is past them) but their work is aborted, so the partition's fetch position moves back
+   * to the last committed offset. kafkajs applies a seek at the partition's next fetch and reports
+   * batches fetched before it as stale (onBatch skips them); the fresh task, opened at once so that
+   * a partition with nothing left to read can still go idle, resumes from the changelog's offset
+   * and skips any record below it. A task already retired needs none of this: the rebalance that
+   * retired it resumes every partition from its committed offset. A partition that fails again
+   * before a checkpoint succeeds is reopened after a growing delay (at most 2 s, well inside the
+   * session timeout, since its batches wait for the opening).
+   */
+  private async rewind(task: PartitionTask, step: TransactionStep, err: unknown): Promise<void> {
+    if (this.tasks.get(task.partition) !== task) return;
+    this.tasks.delete(task.partition);
+    const failures = (this.failures.get(task.partition) ?? 0) + 1;
+    this.failures.set(task.partition, failures);
+    const delayMs = failures === 1 ? 0 : Math.min(2000, 100 * 2 ** (failures - 1));
+    this.metrics.transactionFailures.inc({ stage: this.spec.name, step });
+    this.log.error({ err: err instanceof Error ? err.message : String(err), stage: this.spec.name, partition: task.partition, step, rewindTo: task.committed.toString(), failures, delayMs }, 'transaction failed; reading the partition again from its last checkpoint');
+    this.consumer?.seek({ topic: this.spec.input, partition: task.partition, offset: task.committed.toString() });
+    await this.close(task, `${step} failed`);
+    if (this.stopping) return;
+    this.ensureTask(task.partition, delayMs).catch((openErr: unknown) => this.log.warn({ err: (openErr as Error).message, partition: task.partition }, 'reopening a partition task failed; retried at its next batch'));
+  }
+
+  private async dropTask(partition: number, why: string): Promise<void> {
     const task = this.tasks.get(partition);
-    if (task === undefined || (expected !== undefined && task !== expected)) return;
+    if (task === undefined) return;
     this.tasks.delete(partition);
     await this.close(task, why);
   }

@@ -145,3 +145,37 @@ describe('CDC routing and filters', () => {
     }
   });
 });
+
+describe('CDC with CDC_FILTER_DDL', () => {
+  const table = uniqueName('ddlfilter');
+
+  it('keeps an ALTER out of the data topic, decodes the rows after it under the new columns, and puts it in CDC_DDL_TOPIC', async () => {
+    await db.query(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, a VARCHAR(8))`);
+    const env = cdcEnv(table, { CDC_SNAPSHOT: 'never', CDC_PARTITIONS: '1', CDC_FILTER_DDL: 'true' });
+    const ddlTopic = `${env.CDC_TOPIC}_ddl`;
+    const cdc = startCdc({ ...env, CDC_DDL_TOPIC: ddlTopic });
+    try {
+      await cdc.streaming;
+      await db.query(`INSERT INTO \`${table}\` VALUES (1, 'one')`);
+      await db.query(`ALTER TABLE \`${table}\` ADD COLUMN c DECIMAL(6,2) AFTER id`);
+      await db.query(`INSERT INTO \`${table}\` VALUES (2, 2.50, 'two')`);
+      await db.query(`ALTER TABLE \`${table}\` DROP COLUMN a`);
+      await db.query(`UPDATE \`${table}\` SET c = 3.75 WHERE id = 2`);
+      // One partition: once the UPDATE (the binlog's last event) is read, everything before it was too.
+      const data = await readUntil([cdc.topic], (all) => all.some((r) => r.message.type === 'UPDATE'));
+      expect(data.map((r) => [r.message.type, r.message.isDdl])).toEqual([['INSERT', false], ['INSERT', false], ['UPDATE', false]]);
+      expect(data.map((r) => r.message.data)).toEqual([[{ id: '1', a: 'one' }], [{ id: '2', c: '2.50', a: 'two' }], [{ id: '2', c: '3.75' }]]);
+      expect(data[2]?.message.old).toEqual([{ c: '2.50' }]);
+      expect(data[2]?.message.mysqlType).toEqual({ id: 'int(11)', c: 'decimal(6,2)' });
+      const ddl = await readUntil([ddlTopic], (all) => all.length >= 2);
+      expect(ddl.map((r) => [r.partition, r.key, r.message.type, r.message.isDdl, r.message.table, r.message.data])).toEqual([
+        [0, JSON.stringify([config.mysql.database, table]), 'ALTER', true, table, null],
+        [0, JSON.stringify([config.mysql.database, table]), 'ALTER', true, table, null],
+      ]);
+      expect(ddl.map((r) => r.message.sql)).toEqual([expect.stringMatching(/ADD COLUMN c DECIMAL\(6,2\)/), expect.stringMatching(/DROP COLUMN a/)]);
+    } finally {
+      await cdc.stop();
+      await db.query(`DROP TABLE IF EXISTS \`${table}\``);
+    }
+  });
+});

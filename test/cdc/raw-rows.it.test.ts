@@ -118,16 +118,17 @@ interface Collected {
   topic: string;
   partition: number;
   key: string | null;
-  value: string;
+  /** null: a tombstone */
+  value: string | null;
 }
 
 /** A sink that keeps every message as strings. */
 function collector(out: Collected[]): RecordSink {
   return {
     add: (topic, partition, key, v) => out.push({ topic, partition, key, value: v }),
-    addParts: (topic, partition, keyBuf, keyStart, keyEnd, parts: ValueParts) => {
-      const bytes = Buffer.concat(Array.from({ length: parts.count }, (_, i) => (parts.bufs[i] as Buffer).subarray(parts.starts[i], parts.ends[i])));
-      out.push({ topic, partition, key: keyBuf === null ? null : keyBuf.toString('utf8', keyStart, keyEnd), value: bytes.toString('utf8') });
+    addParts: (topic, partition, keyBuf, keyStart, keyEnd, parts: ValueParts | null) => {
+      const bytes = parts === null ? null : Buffer.concat(Array.from({ length: parts.count }, (_, i) => (parts.bufs[i] as Buffer).subarray(parts.starts[i], parts.ends[i])));
+      out.push({ topic, partition, key: keyBuf === null ? null : keyBuf.toString('utf8', keyStart, keyEnd), value: bytes === null ? null : bytes.toString('utf8') });
     },
   };
 }
@@ -190,6 +191,11 @@ describe('raw rows path', () => {
     }
     await db.query(`UPDATE \`${table}\` SET ti = ti WHERE id < 20`);
     await db.query(`UPDATE \`${table}\` SET ti = 1, vc = 'same' WHERE id BETWEEN 30 AND 40`);
+    // Primary-key changes (keyed mode splits them into DELETE + tombstone + INSERT), alone and with other columns, next to rows keeping theirs.
+    await db.query(`UPDATE \`${table}\` SET id = id + 1000 WHERE id BETWEEN 41 AND 60`);
+    await db.query(`UPDATE \`${table}\` SET id = IF(id % 3 = 0, id + 2000, id), vc = ${quote(text(300))} WHERE id BETWEEN 61 AND 90`);
+    // Each new key is the key the row before it just left, within one event.
+    await db.query(`UPDATE \`${table}\` SET id = id - 1 WHERE id BETWEEN 1041 AND 1050 ORDER BY id`);
     await db.query(`DELETE FROM \`${table}\` WHERE id % 7 = 0`);
     const end = await status();
     await cdc.end();
@@ -210,9 +216,10 @@ describe('raw rows path', () => {
     expect(shape(txnsRaw)).toEqual(shape(txnsDecoded));
   });
 
-  for (const keyByPk of ['true', 'false']) {
-    it(`encodes every message as the decoded path does (CDC_KEY_BY_PK=${keyByPk})`, async () => {
-      const options = loadCdcOptions(database, { CDC_KEY_BY_PK: keyByPk, CDC_PARTITIONS: '4', CDC_FILTER_REGEX: `${database}\\.${table}` });
+  // TIMESTAMP in the server's zone (UTC here), a fixed offset, and a zone with daylight saving time.
+  for (const [keyByPk, timeZone] of [['true', ''], ['false', ''], ['true', 'America/New_York'], ['false', '-03:30']] as const) {
+    it(`encodes every message as the decoded path does (CDC_KEY_BY_PK=${keyByPk}, CDC_TIMEZONE=${timeZone})`, async () => {
+      const options = loadCdcOptions(database, { CDC_KEY_BY_PK: keyByPk, CDC_PARTITIONS: '4', CDC_FILTER_REGEX: `${database}\\.${table}`, CDC_TIMEZONE: timeZone });
       const schemas = new SchemaCache({ host, port, user, password });
       try {
         const encode = async (txns: CommittedTransaction[]): Promise<Collected[]> => {
@@ -226,6 +233,8 @@ describe('raw rows path', () => {
         expect(raw.length).toBe(decoded.length);
         for (let m = 0; m < raw.length; m++) expect(raw[m], `message ${m}`).toEqual(decoded[m]);
         expect(new Set(raw.map((r) => r.partition)).size).toBeGreaterThan(1);
+        // The primary-key changes above: 20 + 10 (ids 63, 66, …, 90) + 10 rows, each with a tombstone of its old key when keyed.
+        expect(raw.filter((r) => r.value === null)).toHaveLength(keyByPk === 'true' ? 40 : 0);
       } finally {
         await schemas.close();
       }

@@ -1,25 +1,35 @@
+/**
+ * `rtdw jobs sliding-sum` on real Kafka, checked against an independent model of the input
+ * (sliding-sum-model.ts: the watermark and lateness of each partition in its record order): every
+ * window the model fires is emitted once with its exact sum, the late records are the model's, and
+ * bad records go to the dead-letter topic. Each test has its own input topic; the kill tests feed it
+ * a slice at a time and kill a worker only once it has committed part of the work, never all of it.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
-import type { Admin } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { repoRoot } from '../../schemas/config.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
 import { killHard } from '../support/children.js';
 import { config, uniqueName } from '../support/stack.js';
+import { difference, resultText, slidingSumModel, type ModelEvent, type SlidingSumModel } from './sliding-sum-model.js';
 
 const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
-const input = uniqueName('rt_in');
 const PARTITIONS = 4;
 const EVENTS = 40_000;
 const HOUR = 3_600_000;
+/** the job's defaults: 1 h windows sliding by 5 min, 5 s out of orderness */
+const WINDOW = { size: HOUR, slide: 300_000, outOfOrdernessMs: 5000 };
+/** two records the job cannot read, at the end of the input */
+const BAD = [
+  { key: 'k1', partition: 1, value: 'not json' },
+  { key: 'k2', partition: 2, value: JSON.stringify({ key: 'k2', ts: 'yesterday', value: 1 }) },
+];
+const TOTAL = BigInt(EVENTS + BAD.length);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Output {
-  key: string;
-  value: string | null;
-}
-
-function worker(name: string, output: string): ChildProcess {
+function worker(name: string, input: string, output: string): ChildProcess {
   return spawn(process.execPath, ['bin/rtdw.mjs', 'jobs', 'sliding-sum', '--input', input, '--output', output, '--name', name, '--checkpoint', '300'], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'warn' },
@@ -27,48 +37,24 @@ function worker(name: string, output: string): ChildProcess {
   });
 }
 
-/** The job is done when its committed offsets (written in the same transactions as its outputs) reach the end of the input. */
-async function waitCaughtUp(admin: Admin, name: string, timeoutMs = 180_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const ends = new Map((await admin.fetchTopicOffsets(input)).map((o) => [o.partition, o.high]));
-  for (;;) {
-    const [committed] = await admin.fetchOffsets({ groupId: `rtdw-${name}`, topics: [input] });
-    if (committed?.partitions.every((p) => p.offset === ends.get(p.partition))) return;
-    if (Date.now() > deadline) throw new Error(`${name} did not catch up: ${JSON.stringify(committed?.partitions)}`);
-    await sleep(250);
-  }
-}
-
-async function readAll(topic: string): Promise<Output[]> {
-  const out: Output[] = [];
-  await readToEnd(kafka, topic, (message) => void out.push({ key: String(message.key), value: message.value === null ? null : String(message.value) }));
-  return out;
-}
-
-const canonical = (records: Output[]): string[] => records.map((r) => `${r.key}=${r.value}`).sort();
-
-/** Records one output has more often than the other (multiset difference), for a readable failure. */
-function difference(a: string[], b: string[]): { extra: string[]; missing: string[] } {
-  const counts = new Map<string, number>();
-  for (const x of a) counts.set(x, (counts.get(x) ?? 0) + 1);
-  for (const x of b) counts.set(x, (counts.get(x) ?? 0) - 1);
-  const extra: string[] = [];
-  const missing: string[] = [];
-  for (const [x, n] of counts) {
-    for (let i = 0; i < n; i++) extra.push(x);
-    for (let i = 0; i < -n; i++) missing.push(x);
-  }
-  return { extra: extra.slice(0, 5).concat(extra.length > 5 ? [`… ${extra.length} in all`] : []), missing: missing.slice(0, 5).concat(missing.length > 5 ? [`… ${missing.length} in all`] : []) };
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 describe('stream runtime on Kafka: exactly-once', () => {
   let admin: Admin;
-  const events: Array<{ key: string; ts: number; value: number }> = [];
+  let producer: Producer;
+  const events: ModelEvent[] = [];
+  let model: SlidingSumModel;
 
   beforeAll(async () => {
     admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS }], waitForLeaders: true });
+    producer = kafka.producer({ idempotent: true });
+    await producer.connect();
     const base = Date.UTC(2026, 0, 1);
     let seed = 7;
     const rand = (n: number): number => {
@@ -77,100 +63,133 @@ describe('stream runtime on Kafka: exactly-once', () => {
     };
     for (let i = 0; i < EVENTS; i++) {
       const late = i % 4000 === 3999;
-      events.push({ key: `k${rand(97)}`, ts: base + i * 500 - rand(5000) - (late ? 2 * HOUR : 0), value: 1 + rand(1000) });
+      const key = rand(97);
+      // Each key in one partition, chosen here, so the model knows every partition's record order.
+      events.push({ key: `k${key}`, partition: key % PARTITIONS, ts: base + i * 500 - rand(5000) - (late ? 2 * HOUR : 0), value: 1 + rand(1000) });
     }
-    const producer = kafka.producer({ idempotent: true });
-    await producer.connect();
-    for (let i = 0; i < events.length; i += 5000) {
-      await producer.send({ topic: input, acks: -1, messages: events.slice(i, i + 5000).map((e) => ({ key: e.key, value: JSON.stringify(e) })) });
-    }
-    await producer.send({ topic: input, acks: -1, messages: [{ key: 'k1', value: 'not json' }, { key: 'k2', value: JSON.stringify({ key: 'k2', ts: 'yesterday', value: 1 }) }] });
-    await producer.disconnect();
+    model = slidingSumModel(events, WINDOW);
   });
   afterAll(async () => {
+    await producer.disconnect();
     await admin.disconnect();
   });
 
-  let reference: Output[] = [];
+  async function createInput(): Promise<string> {
+    const input = uniqueName('rt_in');
+    await admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS }], waitForLeaders: true });
+    return input;
+  }
 
-  it('an uninterrupted run gives the window sums of the input, late records to the late topic, bad records to the dead-letter topic', async () => {
+  /** Sends the events [from, to) of the input in order, and after the last one the bad records. */
+  async function feed(input: string, from: number, to: number): Promise<void> {
+    for (let i = from; i < to; i += 5000) {
+      const messages = events.slice(i, Math.min(to, i + 5000)).map((e) => ({ partition: e.partition, key: e.key, value: JSON.stringify({ key: e.key, ts: e.ts, value: e.value }) }));
+      await producer.send({ topic: input, acks: -1, messages });
+    }
+    if (to === EVENTS) await producer.send({ topic: input, acks: -1, messages: BAD });
+  }
+
+  /** Input records whose processing is committed: the group's offsets, written in the same transactions as the outputs. */
+  async function committed(name: string, input: string): Promise<bigint> {
+    const [offsets] = await admin.fetchOffsets({ groupId: `rtdw-${name}`, topics: [input] });
+    return (offsets?.partitions ?? []).reduce((n, p) => n + (BigInt(p.offset) > 0n ? BigInt(p.offset) : 0n), 0n);
+  }
+
+  async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(100);
+    }
+  }
+
+  /** kill -9 once the worker has committed more than `after` input records; returns what was committed at the kill. */
+  async function killMidWork(child: ChildProcess, name: string, input: string, after: bigint): Promise<bigint> {
+    await waitFor(`more than ${after} records committed`, async () => (await committed(name, input)) > after);
+    await killHard(child);
+    const done = await committed(name, input);
+    // Some but not all of the work was committed before the kill (the rest of the input is not even sent yet).
+    expect(done).toBeGreaterThan(after);
+    expect(done).toBeLessThan(TOTAL);
+    return done;
+  }
+
+  async function readOutputs(output: string): Promise<{ results: string[]; late: string[]; dead: string[] }> {
+    const results: string[] = [];
+    await readToEnd(kafka, output, (m) => void results.push(resultText(JSON.parse(String(m.value)) as { kind: string; key: string; start: number; end: number; sum: string })));
+    const late: string[] = [];
+    await readToEnd(kafka, `${output}-late`, (m) => {
+      const r = JSON.parse(String(m.value)) as { key: string; timestamp: number };
+      late.push(`${r.key}@${r.timestamp}`);
+    });
+    const dead: string[] = [];
+    await readToEnd(kafka, `${output}-dead-letter`, (m) => void dead.push((JSON.parse(String(m.value)) as { reason: string }).reason));
+    return { results: results.sort(), late: late.sort(), dead: dead.sort() };
+  }
+
+  /** Exactly the model: every window it fires, once, with its sum; its late records; the two bad records. */
+  function expectModel(out: { results: string[]; late: string[]; dead: string[] }): void {
+    expect(difference(out.results, model.results)).toEqual({ extra: [], missing: [] });
+    expect(out.late).toEqual(model.late.map((e) => `${e.key}@${e.ts}`).sort());
+    expect(out.dead).toEqual(['Unexpected token \'o\', "not json" is not valid JSON', 'ts must be an integer of epoch ms']);
+  }
+
+  it('an uninterrupted run emits every window of the model with its sum, the late records to the late topic, bad records to the dead-letter topic', async () => {
+    expect(model.results.length).toBeGreaterThan(5000);
+    expect(model.late.length).toBe(EVENTS / 4000);
+    const input = await createInput();
+    await feed(input, 0, EVENTS);
     const name = uniqueName('job_ref');
     const output = `${name}_out`;
-    const w = worker(name, output);
+    const w = worker(name, input, output);
     try {
-      await waitCaughtUp(admin, name);
+      await waitFor(`${name} caught up`, async () => (await committed(name, input)) === TOTAL);
     } finally {
-      w.kill('SIGTERM');
-      await new Promise((r) => w.once('exit', r));
+      await stop(w);
     }
-    reference = await readAll(output);
-    const late = await readAll(`${output}-late`);
-    const dead = await readAll(`${output}-dead-letter`);
-    expect(dead.map((d) => JSON.parse(d.value ?? '{}').reason as string).sort()).toEqual(['Unexpected token \'o\', "not json" is not valid JSON', 'ts must be an integer of epoch ms']);
-    expect(late.length).toBe(EVENTS / 4000);
-    const lateKeys = new Set(late.map((l) => { const r = JSON.parse(l.value ?? '{}') as { key: string; timestamp: number }; return `${r.key}@${r.timestamp}`; }));
-    // Every emitted window sum equals the sum of its on-time events.
-    const results = reference.map((r) => JSON.parse(r.value ?? '{}') as { key: string; start: number; end: number; sum: string; kind: string });
-    expect(results.length).toBeGreaterThan(1000);
-    expect(results.every((r) => r.kind === 'result')).toBe(true);
-    // Every window checked, against prefix sums of each key's on-time events sorted by time.
-    const byKey = new Map<string, { ts: number[]; prefix: number[] }>();
-    for (const e of [...events].filter((x) => !lateKeys.has(`${x.key}@${x.ts}`)).sort((a, b) => a.ts - b.ts)) {
-      const k = byKey.get(e.key) ?? { ts: [], prefix: [0] };
-      byKey.set(e.key, k);
-      k.ts.push(e.ts);
-      k.prefix.push((k.prefix[k.prefix.length - 1] ?? 0) + e.value);
-    }
-    const lowerBound = (xs: number[], x: number): number => {
-      let lo = 0;
-      let hi = xs.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((xs[mid] as number) < x) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo;
-    };
-    const wrong = results.filter((r) => {
-      const k = byKey.get(r.key);
-      const sum = k === undefined ? 0 : (k.prefix[lowerBound(k.ts, r.end)] as number) - (k.prefix[lowerBound(k.ts, r.start)] as number);
-      return r.sum !== String(sum);
-    });
-    expect(wrong).toEqual([]);
-    expect(new Set(results.map((r) => `${r.key}|${r.start}`)).size).toBe(results.length);
+    expectModel(await readOutputs(output));
   }, 240_000);
 
-  it('a run killed with -9 three times and restarted writes exactly the same output', async () => {
+  it('a run killed with -9 three times mid-work and restarted writes exactly the model', async () => {
+    const input = await createInput();
     const name = uniqueName('job_kill');
     const output = `${name}_out`;
-    let w = worker(name, output);
-    for (let i = 0; i < 3; i++) {
-      await sleep(1500 + Math.random() * 2500);
-      await killHard(w);
-      w = worker(name, output);
-    }
+    const slice = EVENTS / 4;
+    let w = worker(name, input, output);
+    let done = 0n;
     try {
-      await waitCaughtUp(admin, name);
+      for (let i = 0; i < 3; i++) {
+        await feed(input, i * slice, (i + 1) * slice);
+        done = await killMidWork(w, name, input, done);
+        w = worker(name, input, output);
+      }
+      await feed(input, 3 * slice, EVENTS);
+      await waitFor(`${name} caught up`, async () => (await committed(name, input)) === TOTAL);
     } finally {
-      w.kill('SIGTERM');
-      await new Promise((r) => w.once('exit', r));
+      await stop(w);
     }
-    expect(difference(canonical(await readAll(output)), canonical(reference))).toEqual({ extra: [], missing: [] });
-  }, 240_000);
+    expectModel(await readOutputs(output));
+  }, 300_000);
 
-  it('two workers, one killed mid-run, write exactly what one worker writes', async () => {
+  it('two workers, one killed with -9 mid-work, write exactly the model', async () => {
+    const input = await createInput();
     const name = uniqueName('job_pair');
     const output = `${name}_out`;
-    const a = worker(name, output);
-    const b = worker(name, output);
-    await sleep(3000 + Math.random() * 2000);
-    await killHard(b);
+    const a = worker(name, input, output);
+    const b = worker(name, input, output);
     try {
-      await waitCaughtUp(admin, name);
+      // Both members own partitions before any input arrives.
+      await waitFor('both workers in the group', async () => {
+        const { groups } = await admin.describeGroups([`rtdw-${name}`]);
+        return groups[0]?.state === 'Stable' && groups[0].members.length === 2;
+      });
+      await feed(input, 0, EVENTS / 2);
+      await killMidWork(b, name, input, 0n);
+      await feed(input, EVENTS / 2, EVENTS);
+      await waitFor(`${name} caught up`, async () => (await committed(name, input)) === TOTAL);
     } finally {
-      a.kill('SIGTERM');
-      await new Promise((r) => a.once('exit', r));
+      await Promise.all([stop(a), killHard(b)]);
     }
-    expect(difference(canonical(await readAll(output)), canonical(reference))).toEqual({ extra: [], missing: [] });
+    expectModel(await readOutputs(output));
   }, 240_000);
 });

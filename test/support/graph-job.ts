@@ -33,6 +33,8 @@ export const WINDOW = { size: 3_600_000, slide: 300_000 };
 export const JOIN_BOUNDS = { lower: 0, upper: 30 * 60_000 };
 export const JOIN_WINDOW = 10 * 60_000;
 export const OUT_OF_ORDERNESS = 5000;
+/** how the tests run the job (run-graph-job.ts): a source partition without records for 3 s is idle */
+export const TIMING = { idleTimeoutMs: 3000, checkpointIntervalMs: 300 };
 
 function parseJson<T>(message: KafkaMessage, fields: ReadonlyArray<keyof T>): T {
   const value = JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown> | null;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTableSchema, canalMysqlType, parseEnumLabels, SqlTypes } from './column-types.js';
 import { AD_SHOW_COLUMNS, isColumn, referenceMessage } from './test-fixtures.js';
+import { parseTimeZone, UTC } from './time-zone.js';
 
 describe('buildTableSchema', () => {
   it('gives the reference table the mysqlType, sqlType and pkNames Canal emitted', () => {
@@ -48,7 +49,7 @@ describe('buildTableSchema', () => {
     ['bit', 'bit(1)', 'bit(1)', SqlTypes.BIT, -7, 'bit'],
     ['date', 'date', 'date', SqlTypes.DATE, 91, 'temporal'],
     ['datetime', 'datetime(3)', 'datetime(3)', SqlTypes.TIMESTAMP, 93, 'temporal'],
-    ['timestamp', 'timestamp(6)', 'timestamp(6)', 93, 93, 'temporal'],
+    ['timestamp', 'timestamp(6)', 'timestamp(6)', 93, 93, 'timestamp'],
     ['time', 'time', 'time', SqlTypes.TIME, 92, 'temporal'],
     ['year', 'year(4)', 'year(4)', SqlTypes.VARCHAR, 12, 'year'],
     ['char', 'char(36)', 'char(36)', SqlTypes.CHAR, 1, 'text'],
@@ -93,10 +94,17 @@ describe('buildTableSchema', () => {
       { kind: 'integer', byteWidth: 8, unsigned: true },
       { kind: 'integer', byteWidth: 2, unsigned: false },
       { kind: 'decimal', scale: 4 },
-      { kind: 'temporal', fractionDigits: 3 },
+      { kind: 'timestamp', fractionDigits: 3, zone: UTC },
       { kind: 'temporal', fractionDigits: 0 },
       { kind: 'enum', labels: ['a', "it's", 'x,y'], zongjiLabels: ['a', "it''s", '', "y'"] },
     ]);
+  });
+
+  it('gives TIMESTAMP columns the configured zone', () => {
+    const zone = parseTimeZone('+08:00');
+    const [ts, dt] = buildTableSchema('d', 't', [isColumn('ts', 1, 'timestamp', 'timestamp'), isColumn('dt', 2, 'datetime', 'datetime')], { timeZone: zone }).columns;
+    expect(ts?.value).toEqual({ kind: 'timestamp', fractionDigits: 0, zone });
+    expect(dt?.value).toEqual({ kind: 'temporal', fractionDigits: 0 });
   });
 });
 

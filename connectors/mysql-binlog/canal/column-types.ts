@@ -12,6 +12,8 @@
  * Those adjustments apply to non-NULL values only, so a column can have a different code when NULL.
  */
 
+import { UTC, type TimestampZone } from './time-zone.js';
+
 /** java.sql.Types codes Canal emits. */
 export const SqlTypes = {
   BIT: -7,
@@ -43,6 +45,8 @@ export type ColumnValueKind =
   | { kind: 'double' }
   | { kind: 'bit' }
   | { kind: 'temporal'; fractionDigits: number }
+  /** TIMESTAMP: an instant, printed in `zone` (time-zone.ts) */
+  | { kind: 'timestamp'; fractionDigits: number; zone: TimestampZone }
   | { kind: 'year' }
   | { kind: 'text' }
   | { kind: 'bytes' }
@@ -92,6 +96,8 @@ export interface TableSchemaOptions {
    * without a primary key; Canal reads SHOW CREATE TABLE and sees no key there.
    */
   primaryKeyColumns?: readonly string[];
+  /** The zone TIMESTAMP values are printed in (CDC_TIMEZONE); UTC when not given. */
+  timeZone?: TimestampZone;
 }
 
 const INTEGER_TYPES: Record<string, { byteWidth: 1 | 2 | 3 | 4 | 8; sqlType: number }> = {
@@ -171,7 +177,7 @@ function toNumber(value: number | string | null): number {
   return value === null ? 0 : Number(value);
 }
 
-function describeColumn(row: InformationSchemaColumn, isKey: boolean): CanalColumn {
+function describeColumn(row: InformationSchemaColumn, isKey: boolean, zone: TimestampZone): CanalColumn {
   const dataType = row.DATA_TYPE.toLowerCase();
   const mysqlType = canalMysqlType(row.COLUMN_TYPE);
   const column = (sqlType: number, sqlTypeWhenNull: number, value: ColumnValueKind): CanalColumn => ({
@@ -206,8 +212,9 @@ function describeColumn(row: InformationSchemaColumn, isKey: boolean): CanalColu
     case 'date':
       return column(SqlTypes.DATE, SqlTypes.DATE, { kind: 'temporal', fractionDigits: 0 });
     case 'datetime':
-    case 'timestamp':
       return column(SqlTypes.TIMESTAMP, SqlTypes.TIMESTAMP, { kind: 'temporal', fractionDigits: toNumber(row.DATETIME_PRECISION) });
+    case 'timestamp':
+      return column(SqlTypes.TIMESTAMP, SqlTypes.TIMESTAMP, { kind: 'timestamp', fractionDigits: toNumber(row.DATETIME_PRECISION), zone });
     case 'time':
       return column(SqlTypes.TIME, SqlTypes.TIME, { kind: 'temporal', fractionDigits: toNumber(row.DATETIME_PRECISION) });
     case 'year':
@@ -250,6 +257,7 @@ export function buildTableSchema(database: string, table: string, rows: readonly
   if (rows.length === 0) throw new Error(`no columns for ${database}.${table}`);
   const ordered = [...rows].sort((a, b) => Number(a.ORDINAL_POSITION) - Number(b.ORDINAL_POSITION));
   const primaryKey = options.primaryKeyColumns;
-  const columns = ordered.map((row) => describeColumn(row, primaryKey !== undefined ? primaryKey.includes(row.COLUMN_NAME) : row.COLUMN_KEY === 'PRI'));
+  const zone = options.timeZone ?? UTC;
+  const columns = ordered.map((row) => describeColumn(row, primaryKey !== undefined ? primaryKey.includes(row.COLUMN_NAME) : row.COLUMN_KEY === 'PRI', zone));
   return { database, table, columns, pkNames: columns.filter((c) => c.isKey).map((c) => c.name) };
 }

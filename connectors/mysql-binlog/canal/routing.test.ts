@@ -164,7 +164,7 @@ describe('route', () => {
   it('sends Canal\'s per-partition messages to the dynamic topic with no key', () => {
     const router = new CanalMqRouter({ topic: 'ods', dynamicTopic: '.*\\..*', partitionsNum: 3, partitionHash: '.*\\..*:$pk$' });
     const routed = router.route(referenceUpdate());
-    expect(routed.map(({ topic, partition, key, message }) => [topic, partition, key, message.data?.length])).toEqual([
+    expect(routed.map(({ topic, partition, key, message }) => [topic, partition, key, message?.data?.length])).toEqual([
       ['dwshow_ad_show', 0, null, 1],
       ['dwshow_ad_show', 1, null, 1],
       ['dwshow_ad_show', 2, null, 2],
@@ -174,13 +174,48 @@ describe('route', () => {
   it('keyByPrimaryKey: one row per message, keyed by database, table and key values, same partitions and order', () => {
     const router = new CanalMqRouter({ topic: 'ods', partitionsNum: 3, partitionHash: '.*\\..*:$pk$', keyByPrimaryKey: true });
     const routed = router.route(referenceUpdate());
-    expect(routed.map(({ partition, key, message }) => [partition, key, message.old])).toEqual([
+    expect(routed.map(({ partition, key, message }) => [partition, key, message?.old])).toEqual([
       [0, '["dwshow","ad_show","2020-07-21","1","0"]', [{ cnt: '730766' }]],
       [1, '["dwshow","ad_show","2020-07-21","0","0"]', [{ cnt: '7855924' }]],
       [2, '["dwshow","ad_show","2020-07-21","2","0"]', [{ cnt: '90569' }]],
       [2, '["dwshow","ad_show","2020-07-21","0","2"]', [{ cnt: '26754224' }]],
     ]);
-    expect(routed.every(({ topic, message }) => topic === 'ods' && message.data?.length === 1)).toBe(true);
+    expect(routed.every(({ topic, message }) => topic === 'ods' && message?.data?.length === 1)).toBe(true);
+  });
+
+  describe('an UPDATE of the primary key', () => {
+    const orders = buildTableSchema('shop', 'orders', [isColumn('id', 1, 'varchar', 'varchar(20)', { COLUMN_KEY: 'PRI' }), isColumn('name', 2, 'varchar', 'varchar(20)')]);
+    // With 'shop.orders:id' (the same as $pk$ here) and 3 partitions: 1001 -> 0, -1 -> 1, 😀 -> 2 (see the edge values above).
+    const update = buildRowsMessage(orders, {
+      type: 'UPDATE',
+      rows: [
+        { before: { id: '1001', name: 'x' }, after: { id: '😀', name: 'x' } },
+        { before: { id: '-1', name: 'y' }, after: { id: '-1', name: 'z' } },
+      ],
+    }, envelope);
+    const key = (id: string): string => JSON.stringify(['shop', 'orders', id]);
+
+    it('keyByPrimaryKey: a DELETE and a tombstone of the old key in its partition, an INSERT of the new key in its own', () => {
+      const routed = new CanalMqRouter({ topic: 'ods', partitionsNum: 3, partitionHash: '.*\\..*:$pk$', keyByPrimaryKey: true }).route(update);
+      expect(routed.map(({ partition, key: k, message }) => [partition, k, message?.type ?? null, message?.data ?? null, message?.old ?? null])).toEqual([
+        [0, key('1001'), 'DELETE', [{ id: '1001', name: 'x' }], null],
+        [0, key('1001'), null, null, null],
+        // The row whose key stays keeps Canal's UPDATE, `old` as Canal accumulates it over the event.
+        [1, key('-1'), 'UPDATE', [{ id: '-1', name: 'z' }], [{ id: '-1', name: 'y' }]],
+        [2, key('😀'), 'INSERT', [{ id: '😀', name: 'x' }], null],
+      ]);
+      const [deleted, , , inserted] = routed.map((r) => r.message);
+      expect({ ...deleted, data: null, type: 'UPDATE', old: update.old }).toEqual({ ...update, data: null });
+      expect(inserted?.pkNames).toEqual(['id']);
+    });
+
+    it("Canal's multi-row mode keeps the UPDATE, grouped by the new key's partition", () => {
+      const routed = new CanalMqRouter({ topic: 'ods', partitionsNum: 3, partitionHash: '.*\\..*:$pk$' }).route(update);
+      expect(routed.map(({ partition, key: k, message }) => [partition, k, message?.type, message?.data, message?.old])).toEqual([
+        [1, null, 'UPDATE', [{ id: '-1', name: 'z' }], [{ id: '-1', name: 'y' }]],
+        [2, null, 'UPDATE', [{ id: '😀', name: 'x' }], [{ id: '1001' }]],
+      ]);
+    });
   });
 
   it('keyByPrimaryKey: DDL is keyed by table; rows without a primary key get no key', () => {

@@ -18,10 +18,15 @@
  *   pk values in pkNames order, NULL as null; DDL/QUERY messages are keyed [database, table]; rows of
  *   tables without a primary key get no key (a compacted topic then rejects them instead of collapsing
  *   them into one).
+ *   An UPDATE of a row's primary key is published in keyed mode as Debezium publishes it: a DELETE of
+ *   the before image keyed and partitioned by the old key, a tombstone (null value) of the old key in
+ *   the same partition, then an INSERT of the after image under the new key. Otherwise the old key's
+ *   last record would stay in its partition forever (compaction keeps it) and the retraction would
+ *   travel in another partition than the row it retracts. Canal's multi-row mode keeps the UPDATE.
  */
 import type { CanalTableSchema } from './column-types.js';
 import { CanalRegexFilter } from './filter.js';
-import type { CanalFlatMessage, CanalRow } from './flat-message.js';
+import { emptyRecord, type CanalFlatMessage, type CanalRow } from './flat-message.js';
 import { javaIntAbs, javaStringHashCode } from './java-lang.js';
 
 export interface CanalMqRoutingConfig {
@@ -58,7 +63,8 @@ export interface RoutedMessage {
   topic: string;
   partition: number;
   key: string | null;
-  message: CanalFlatMessage;
+  /** null: a tombstone of `key` */
+  message: CanalFlatMessage | null;
 }
 
 /** Characters that make an MQ routing item a regex rather than a plain name (MQMessageUtils.isWildCard). */
@@ -141,6 +147,13 @@ function partitionOf(hash: number, count: number): number {
   return javaIntAbs(javaIntAbs(hash) % count);
 }
 
+/** The partition of one row under a hash plan. */
+function rowPartition(plan: Extract<PartitionPlan, { kind: 'hash' }>, row: CanalRow): number {
+  let hash = plan.baseHash;
+  for (const column of plan.columns) hash ^= javaStringHashCode(fieldOf(row, column) ?? '');
+  return partitionOf(hash, plan.count);
+}
+
 /** A row's value by column name; own fields only, a missing column reads as NULL (Java Map.get). */
 function fieldOf(row: CanalRow, column: string): string | null {
   return Object.hasOwn(row, column) ? (row[column] ?? null) : null;
@@ -148,6 +161,18 @@ function fieldOf(row: CanalRow, column: string): string | null {
 
 function withRows(message: CanalFlatMessage, data: CanalRow[], old: CanalRow[] | null): CanalFlatMessage {
   return { ...message, data, old };
+}
+
+/** An UPDATE row changed its primary key: `old` holds a key column with another value than `data`. */
+function keyChanged(pkNames: readonly string[], row: CanalRow, oldRow: CanalRow): boolean {
+  return pkNames.some((name) => Object.hasOwn(oldRow, name) && oldRow[name] !== fieldOf(row, name));
+}
+
+/** The before image of an UPDATE row: its after image with `old`'s values, in the same key order. */
+function beforeImage(row: CanalRow, oldRow: CanalRow): CanalRow {
+  const before: CanalRow = Object.getPrototypeOf(row) === null ? emptyRecord<string | null>() : {};
+  for (const name of Object.keys(row)) before[name] = Object.hasOwn(oldRow, name) ? (oldRow[name] ?? null) : (row[name] ?? null);
+  return before;
 }
 
 /** rtdw's Kafka key: [database, table, ...pk values] for a one-row message, [database, table] without rows, else none. */
@@ -203,19 +228,21 @@ export class CanalMqRouter {
     return { kind: 'hash', columns, baseHash: this.config.databaseHash === false ? 0 : javaStringHashCode(database), count: partitionCount };
   }
 
+  /** The partition plan of a message: DDL and messages without rows go to 0, like everything without partitionHash. */
+  private messagePlan(message: CanalFlatMessage, partitionCount: number): PartitionPlan {
+    if (this.partitionRules.length === 0) return { kind: 'fixed', partition: this.config.partition ?? 0 };
+    if (message.isDdl || message.data === null || message.data.length === 0) return { kind: 'fixed', partition: 0 };
+    return this.partitionPlan(message.database, message.table, message.pkNames, partitionCount);
+  }
+
   /** MQMessageUtils.messagePartition(FlatMessage, ...): per-partition messages in partition order. */
   partitionsFor(message: CanalFlatMessage, partitionCount: number): Array<{ partition: number; message: CanalFlatMessage }> {
-    const data = message.data;
-    if (this.partitionRules.length === 0) return [{ partition: this.config.partition ?? 0, message }];
-    if (message.isDdl || data === null || data.length === 0) return [{ partition: 0, message }];
-    const plan = this.partitionPlan(message.database, message.table, message.pkNames, partitionCount);
+    const plan = this.messagePlan(message, partitionCount);
     if (plan.kind === 'fixed') return [{ partition: plan.partition, message }];
 
     const groups = new Map<number, { data: CanalRow[]; old: CanalRow[] }>();
-    data.forEach((row, i) => {
-      let hash = plan.baseHash;
-      for (const column of plan.columns) hash ^= javaStringHashCode(fieldOf(row, column) ?? '');
-      const partition = partitionOf(hash, plan.count);
+    (message.data ?? []).forEach((row, i) => {
+      const partition = rowPartition(plan, row);
       const group = groups.get(partition) ?? { data: [], old: [] };
       groups.set(partition, group);
       group.data.push(row);
@@ -257,12 +284,25 @@ export class CanalMqRouter {
 
   route(message: CanalFlatMessage): RoutedMessage[] {
     const topic = this.topicFor(message.database, message.table);
-    const parts = this.partitionsFor(message, this.partitionCountFor(topic));
-    if (this.config.keyByPrimaryKey !== true) return parts.map(({ partition, message: part }) => ({ topic, partition, key: null, message: part }));
-    return parts.flatMap(({ partition, message: part }) => {
-      const rows = part.data;
-      const singles = rows === null || rows.length <= 1 ? [part] : rows.map((row, i) => withRows(part, [row], part.old === null ? null : [part.old[i] ?? {}]));
-      return singles.map((single) => ({ topic, partition, key: primaryKeyMessageKey(single), message: single }));
+    const count = this.partitionCountFor(topic);
+    if (this.config.keyByPrimaryKey !== true) return this.partitionsFor(message, count).map(({ partition, message: part }) => ({ topic, partition, key: null, message: part }));
+    const rows = message.data;
+    const plan = this.messagePlan(message, count);
+    if (rows === null || rows.length === 0) return [{ topic, partition: plan.kind === 'fixed' ? plan.partition : 0, key: primaryKeyMessageKey(message), message }];
+    const keyed = (single: CanalFlatMessage): RoutedMessage => ({
+      topic,
+      partition: plan.kind === 'fixed' ? plan.partition : rowPartition(plan, single.data?.[0] ?? {}),
+      key: primaryKeyMessageKey(single),
+      message: single,
     });
+    const pkNames = message.type === 'UPDATE' ? message.pkNames : null;
+    const routed = rows.flatMap((row, i): RoutedMessage[] => {
+      const oldRow = message.old === null || message.old.length === 0 ? null : (message.old[i] ?? {});
+      if (pkNames === null || oldRow === null || !keyChanged(pkNames, row, oldRow)) return [keyed(rows.length === 1 ? message : withRows(message, [row], oldRow === null ? null : [oldRow]))];
+      const deleted = keyed({ ...message, type: 'DELETE', data: [beforeImage(row, oldRow)], old: null });
+      return [deleted, { ...deleted, message: null }, keyed({ ...message, type: 'INSERT', data: [row], old: null })];
+    });
+    // Like partitionsFor: partitions in ascending order, binlog order within each (the sort is stable).
+    return routed.sort((a, b) => a.partition - b.partition);
   }
 }

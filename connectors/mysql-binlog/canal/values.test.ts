@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildTableSchema, SqlTypes } from './column-types.js';
 import type { CanalColumn, InformationSchemaColumn } from './column-types.js';
 import { isColumn } from './test-fixtures.js';
+import { parseTimeZone } from './time-zone.js';
 import { toCanalValue } from './values.js';
 
 function column(dataType: string, columnType: string, extra: Partial<InformationSchemaColumn> = {}): CanalColumn {
@@ -86,6 +87,17 @@ describe('toCanalValue', () => {
       expect(toCanalValue(column('datetime', 'datetime', { DATETIME_PRECISION: 0 }), '0000-00-00 00:00:00').value).toBe('0000-00-00 00:00:00');
       expect(toCanalValue(column('timestamp', 'timestamp(3)', { DATETIME_PRECISION: 3 }), '2021-08-21 07:52:04.500')).toEqual({ value: '2021-08-21 07:52:04.500', sqlType: SqlTypes.TIMESTAMP });
       expect(toCanalValue(column('time', 'time(2)', { DATETIME_PRECISION: 2 }), '-838:59:59.00')).toEqual({ value: '-838:59:59.00', sqlType: SqlTypes.TIME });
+    });
+
+    it('TIMESTAMP (UTC text in) is printed in the column zone: the fraction pads first, the zero value stays', () => {
+      const [ts3] = buildTableSchema('d', 't', [isColumn('c', 1, 'timestamp', 'timestamp(3)', { DATETIME_PRECISION: 3 })], { timeZone: parseTimeZone('+08:00') }).columns;
+      if (ts3 === undefined) throw new Error('no column');
+      expect(toCanalValue(ts3, '2024-02-29 23:59:59.5')).toEqual({ value: '2024-03-01 07:59:59.500', sqlType: SqlTypes.TIMESTAMP });
+      expect(toCanalValue(ts3, '0000-00-00 00:00:00.000').value).toBe('0000-00-00 00:00:00.000');
+      // a DATETIME is no instant: as written, whatever the zone
+      const [dt] = buildTableSchema('d', 't', [isColumn('c', 1, 'datetime', 'datetime')], { timeZone: parseTimeZone('+08:00') }).columns;
+      if (dt === undefined) throw new Error('no column');
+      expect(toCanalValue(dt, '2024-02-29 23:59:59').value).toBe('2024-02-29 23:59:59');
     });
 
     it('refuse a Date (dateStrings unset: microseconds and zero dates would be lost)', () => {

@@ -4,9 +4,9 @@
  *
  * The decoding side must be configured so that nothing is lost before this point:
  * - dateStrings: true. DATE/DATETIME/TIMESTAMP/TIME arrive as the server's text with every fractional
- *   digit; a Date would drop microseconds and zero dates. TIMESTAMP is rendered in the connection's
- *   `timezone` option (zongji) or session time_zone (mysql2 snapshot): set both to the server's time
- *   zone so the text is what MySQL prints. Canal renders it in its JVM's zone (java.sql.Timestamp).
+ *   digit; a Date would drop microseconds and zero dates. TIMESTAMP must arrive in UTC (zongji's
+ *   `timezone: 'Z'`, a snapshot session with time_zone '+00:00'): it is rendered here in the column's
+ *   zone (CDC_TIMEZONE), as Canal renders it in its JVM's zone (java.sql.Timestamp).
  * - jsonStrings: true for MySQL's binary JSON (MariaDB's JSON is LONGTEXT and always text).
  * - decimalNumbers unset: DECIMAL arrives as an exact string. BIGINT arrives as a number up to 2^53 and
  *   as an exact string beyond (zongji always; mysql2 with supportBigNumbers + bigNumberStrings).
@@ -16,6 +16,7 @@
 import { SqlTypes } from './column-types.js';
 import type { CanalColumn } from './column-types.js';
 import { javaDoubleToString, javaFloatToString } from './java-lang.js';
+import { zonedTimestampText } from './time-zone.js';
 
 export interface CanalValue {
   /** Canal's text for the value; null for SQL NULL. */
@@ -157,6 +158,8 @@ export function canalText(column: CanalColumn, raw: unknown): string | null {
       return bitText(column, raw);
     case 'temporal':
       return temporalText(column, raw, kind.fractionDigits);
+    case 'timestamp':
+      return zonedTimestampText(temporalText(column, raw, kind.fractionDigits), kind.zone);
     case 'year':
       return yearText(column, raw);
     case 'text':

@@ -96,3 +96,25 @@ export {
   type TopNSnapshot,
   TopN,
 } from './topn.js';
+export { type ZonedDay, TimeZone, formatDay, formatUtc, parseLocalDateTime } from './time-zone.js';
+export { type PrefixedEntry, BroadcastDimension } from './broadcast-dimension.js';
+export {
+  type ChangelogIntervalJoinOptions,
+  type ChangelogIntervalJoinSnapshot,
+  type ChangelogJoinInput,
+  type ChangelogJoinOutput,
+  type IdentifiedRow,
+  type LateChange,
+  type SavedJoinKey,
+  type TimedRow,
+  ChangelogIntervalJoin,
+} from './changelog-interval-join.js';
+export {
+  type ClickBlacklistOptions,
+  type ClickBlacklistOutput,
+  type ClickBlacklistSnapshot,
+  type SavedUser,
+  type TrackedEvent,
+  ClickBlacklist,
+} from './click-blacklist.js';
+export { type ClickCount, type Mark, countClick, trimTail } from './click-count.js';
