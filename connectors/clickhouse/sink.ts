@@ -111,6 +111,8 @@ export class ClickHouseSink {
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   private generation = 0;
+  /** per "topic/partition", the offset after the last record or batch read in this generation */
+  private readonly positions = new Map<string, bigint>();
   private pending: Pending;
   /** the flush ClickHouse is working on, if any: one at a time, in order */
   private inFlight: Promise<void> = Promise.resolve();
@@ -157,6 +159,15 @@ export class ClickHouseSink {
       this.discardPending();
       this.log.info({ sink: this.spec.name, partitions: payload.memberAssignment }, 'partitions assigned');
     });
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }: { payload: { topic: string; partition: number; batchSize: number; firstOffset: string | null; lastOffset: string } }) => {
+      // A batch of transaction markers or aborted records only, which kafkajs does not hand to
+      // eachBatch: nothing to insert, but the committed offset moves past it (or the lag never reaches
+      // 0). Only right after what this generation has read: a batch fetched before a rebalance must
+      // not carry the offset past records that are to be read again.
+      const read = this.positions.get(`${payload.topic}/${payload.partition}`);
+      if (payload.batchSize > 0 || payload.firstOffset === null || read === undefined || BigInt(payload.firstOffset) > read || this.stopping) return;
+      this.advance(payload.topic, payload.partition, (BigInt(payload.lastOffset) + 1n).toString());
+    });
     consumer.on(consumer.events.CRASH, ({ payload }: { payload: { error: Error } }) => {
       this.log.error({ sink: this.spec.name, err: payload.error.message }, 'consumer crashed; it restarts from the committed offsets');
       this.generation += 1;
@@ -192,6 +203,7 @@ export class ClickHouseSink {
   }
 
   private discardPending(): void {
+    this.positions.clear();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = this.emptyPending();
@@ -210,7 +222,31 @@ export class ClickHouseSink {
         this.startFlush();
       }
     }
+    // The batch's last offset counts the control records (transaction markers) after its last record.
+    this.advance(batch.topic, batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
+    resolveOffset(batch.lastOffset());
     await heartbeat();
+  }
+
+  /** The partition has been read up to `next` with nothing left to insert before it. */
+  private advance(topic: string, partition: number, next: string): void {
+    const key = `${topic}/${partition}`;
+    this.positions.set(key, BigInt(next));
+    const range = this.pending.ranges.get(key);
+    if (range === undefined) {
+      this.pending.ranges.set(key, { topic, partition, first: next, next });
+      this.armTimer();
+    } else if (BigInt(next) > BigInt(range.next)) {
+      range.next = next;
+    }
+  }
+
+  private armTimer(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.startFlush();
+    }, this.options.flushMs);
   }
 
   /** Transforms and encodes one record into the pending flush. */
@@ -223,12 +259,7 @@ export class ClickHouseSink {
     const next = (BigInt(record.offset) + 1n).toString();
     if (range === undefined) pending.ranges.set(key, { topic: record.topic, partition: record.partition, first: record.offset, next });
     else range.next = next;
-    if (this.timer === undefined) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.startFlush();
-      }, this.options.flushMs);
-    }
+    this.armTimer();
 
     let result: TransformResult;
     try {
