@@ -42,6 +42,15 @@ function quoteIdent(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``;
 }
 
+/**
+ * The select list of a table's columns. The server prints a FLOAT with 6 significant digits, which
+ * does not read back as the stored value; as a DOUBLE it prints every digit of the same value, which
+ * the Canal rules then render like the binlog's 4-byte float (values.ts).
+ */
+export function selectList(columns: ReadonlyArray<{ COLUMN_NAME: string; DATA_TYPE: string }>): string {
+  return columns.map((c) => (c.DATA_TYPE.toLowerCase() === 'float' ? `CAST(${quoteIdent(c.COLUMN_NAME)} AS DOUBLE) AS ${quoteIdent(c.COLUMN_NAME)}` : quoteIdent(c.COLUMN_NAME))).join(', ');
+}
+
 export class ConsistentSnapshot {
   private constructor(private readonly conn: mysql.Connection, readonly position: BinlogPosition) {}
 
@@ -81,8 +90,13 @@ export class ConsistentSnapshot {
   /** Reads one table in primary-key order, `chunkSize` rows at a time. */
   async *read(table: SnapshotTable, chunkSize: number): AsyncGenerator<SnapshotChunk> {
     const from = `${quoteIdent(table.database)}.${quoteIdent(table.table)}`;
+    const [columns] = await this.conn.query<mysql.RowDataPacket[]>(
+      'SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      [table.database, table.table],
+    );
+    const list = selectList(columns as Array<{ COLUMN_NAME: string; DATA_TYPE: string }>);
     if (table.keyColumns.length === 0) {
-      const [rows] = await this.conn.query<mysql.RowDataPacket[]>(`SELECT * FROM ${from}`);
+      const [rows] = await this.conn.query<mysql.RowDataPacket[]>(`SELECT ${list} FROM ${from}`);
       yield { table, rows: rows as SnapshotRow[], last: true };
       return;
     }
@@ -92,7 +106,7 @@ export class ConsistentSnapshot {
     for (;;) {
       // Row-value comparison (a, b) > (?, ?) continues exactly after the last key read.
       const where = after === undefined ? '' : `WHERE (${order}) > (${keys.map(() => '?').join(', ')})`;
-      const [rows] = await this.conn.query<mysql.RowDataPacket[]>(`SELECT * FROM ${from} ${where} ORDER BY ${order} LIMIT ${chunkSize}`, after ?? []);
+      const [rows] = await this.conn.query<mysql.RowDataPacket[]>(`SELECT ${list} FROM ${from} ${where} ORDER BY ${order} LIMIT ${chunkSize}`, after ?? []);
       const last = rows.length < chunkSize;
       yield { table, rows: rows as SnapshotRow[], last };
       if (last) return;
