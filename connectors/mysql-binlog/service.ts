@@ -10,16 +10,18 @@
  * While one Kafka transaction is in flight the next batch is encoded (straight into Kafka record
  * batches, record-batch.ts); it is sent only once the previous one committed, so transactions
  * commit in binlog order and a failure stops the pipeline before anything later is sent.
+ *
+ * A snapshot runs inside the stream (snapshot-runner.ts, incremental-snapshot.ts): its chunks go into
+ * the batches where the stream reaches their high watermark, and its progress into the position.
  */
 import mysql from 'mysql2/promise';
 import type { Kafka } from 'kafkajs';
-import { ConfigResourceTypes } from '../kafka/kafkajs.js';
 import type { RtdwConfig } from '../../schemas/config.js';
 import type { Logger } from '../observability/logger.js';
-import { ensureTopics } from '../kafka/topics.js';
 import { BinlogReader, type BinlogPosition, type CommittedTransaction } from './binlog-reader.js';
 import { classifyQueryEvent } from './canal/ddl.js';
 import type { CdcOptions } from './config.js';
+import { DataTopics } from './data-topics.js';
 import { CanalEncoder } from './encoder.js';
 import { WatchingSink, type IncrementalSnapshot, type ReleasedChunk } from './incremental-snapshot.js';
 import { cdcMetrics } from './metrics.js';
@@ -32,14 +34,6 @@ import { ChunkReader } from './snapshot.js';
 import { SnapshotRunner } from './snapshot-runner.js';
 import { ensureSignalTopic, signalTopicOf } from './snapshot-signals.js';
 
-/**
- * A Kafka record batch may not exceed its topic's max.message.bytes; the batches of one partition go in
- * successive Produce requests, so bigger batches mean fewer round trips. Headroom for the batch header
- * and the 12 bytes of log overhead the broker counts too.
- */
-const BATCH_HEADROOM_BYTES = 4096;
-/** For topics whose limit is not known: Kafka's default message.max.bytes (1,048,588) less headroom. */
-const DEFAULT_BATCH_BYTES = 1_048_588 - BATCH_HEADROOM_BYTES;
 /**
  * Encoded transactions waiting for the publisher thread, at most (memory: about CDC_BATCH_BYTES each):
  * enough to keep encoding while the thread starts and while a transaction is in flight.
@@ -90,12 +84,8 @@ export class CdcService {
   private readonly schemas: SchemaCache;
   private readonly encoder: CanalEncoder;
   private readonly metrics = cdcMetrics();
-  /** Topics known to exist, with the record batch size their max.message.bytes allows. */
-  private readonly knownTopics = new Map<string, number>();
-  private readonly batchBytes = (topic: string): number => this.knownTopics.get(topic) ?? DEFAULT_BATCH_BYTES;
+  private readonly topics: DataTopics;
   private readonly pool = new BufferPool();
-  /** ensureDataTopics calls, in order */
-  private topicsCreated: Promise<void> = Promise.resolve();
   private committed: StoredPosition | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -120,6 +110,7 @@ export class CdcService {
   ) {
     this.publisher.usePool(this.pool);
     this.store = new PositionStore(kafka, options.positionsTopic, options.name);
+    this.topics = new DataTopics(kafka, options.partitions, options.deadLetterTopic);
     this.schemas = new SchemaCache(this.connectionOptions());
     this.encoder = new CanalEncoder(options, this.schemas);
   }
@@ -196,7 +187,7 @@ export class CdcService {
     fenced.catch(() => undefined);
     try {
       // Without dynamic topics every row goes to CDC_TOPIC: its batch size is known before the first batch.
-      const [early] = await Promise.all([this.store.load(), this.options.dynamicTopic === '' ? this.ensureDataTopics([this.options.topic]) : undefined, this.ensureSignalTopic()]);
+      const [early] = await Promise.all([this.store.load(), this.options.dynamicTopic === '' ? this.topics.ensure([this.options.topic]) : undefined, this.ensureSignalTopic()]);
       if (early === undefined) {
         await fenced;
         // A start position taken by an earlier attempt of this process that failed before its first commit
@@ -344,7 +335,7 @@ export class CdcService {
         lastBatchId = batchId;
         waiting += 1;
         // Topics are created while earlier transactions are in flight, not on the way of this one.
-        const topicsReady = this.ensureDataTopics(batch.records.topics());
+        const topicsReady = this.topics.ensure(batch.records.topics());
         topicsReady.catch(() => undefined);
         // Nothing goes after a transaction that failed: the restart resumes from the last committed position.
         published = published
@@ -394,7 +385,7 @@ export class CdcService {
    */
   private async takeBatch(queue: CommittedTransaction[], batchId: number, snapshot: IncrementalSnapshot): Promise<{ batch: Batch; taken: number }> {
     const now = Date.now();
-    const records = new TransactionRecords(this.batchBytes, this.pool);
+    const records = new TransactionRecords(this.topics.batchBytes, this.pool);
     const batch: Batch = { records, rows: 0, position: snapshot.position, eventTime: this.committed?.eventTime ?? now, snapshotRows: 0, snapshot: undefined, signalOffset: '' };
     let taken = 0;
     while (batch.rows < this.options.batchRows && records.bytes < this.options.batchBytes) {
@@ -443,7 +434,7 @@ export class CdcService {
 
   /** One Kafka transaction: the records and the position after them, or nothing. */
   private async publish(records: TransactionRecords, position: StoredPosition): Promise<void> {
-    await this.ensureDataTopics(records.topics());
+    await this.topics.ensure(records.topics());
     const stored = this.store.message(position);
     records.add(this.store.topic, 0, stored.key, stored.value);
     await this.publisher.publish(records);
@@ -451,33 +442,6 @@ export class CdcService {
     if (position.snapshot === undefined) this.markSnapshotted();
     this.metrics.position.set({ file: position.file }, position.pos);
     this.metrics.lastCommit.set(position.committedAt / 1000);
-  }
-
-  /** Creates the missing ones, one call after the other (batches encoded ahead ask for the same new topics). */
-  private ensureDataTopics(topics: string[]): Promise<void> {
-    const run = this.topicsCreated.then(() => this.createMissingTopics(topics));
-    this.topicsCreated = run.catch(() => undefined);
-    return run;
-  }
-
-  private async createMissingTopics(topics: string[]): Promise<void> {
-    const missing = topics.filter((t) => !this.knownTopics.has(t));
-    if (missing.length === 0) return;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, missing.map((topic) => ({ topic, partitions: topic === this.options.deadLetterTopic ? 1 : this.options.partitions })));
-      const described = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: missing.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
-      });
-      for (const resource of described.resources) {
-        const limit = Number(resource.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
-        this.knownTopics.set(resource.resourceName, Number.isFinite(limit) && limit > 2 * BATCH_HEADROOM_BYTES ? limit - BATCH_HEADROOM_BYTES : DEFAULT_BATCH_BYTES);
-      }
-    } finally {
-      await admin.disconnect();
-    }
   }
 
   /** Watchdog and lag: the server's binlog end vs what was read; a silent connection is an error. */
