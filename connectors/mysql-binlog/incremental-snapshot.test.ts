@@ -138,7 +138,7 @@ function simulate(seed: number, opts: { rows: number; chunk: number; writes: num
   const random = mulberry32(seed);
   const source = new Source(opts.rows);
   const table = { database: 'shop', table: 't' };
-  let committed: { streamed: number; progress: SnapshotProgress | undefined; signalOffset: string; outputs: number } = {
+  let committed: { streamed: number; progress: SnapshotProgress | undefined; signalOffset: string | undefined; outputs: number } = {
     streamed: 0,
     progress: { tables: [table], after: null, rows: 0 },
     signalOffset: '0',

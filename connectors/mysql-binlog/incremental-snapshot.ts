@@ -96,7 +96,8 @@ function advance(progress: SnapshotProgress, chunk: ChunkRead, published: number
 export class IncrementalSnapshot {
   /** progress after the chunks released so far: what the next committed position carries */
   private released: SnapshotProgress | undefined;
-  private signalOffset: string;
+  /** undefined: from the earliest request the signal topic still holds */
+  private signalOffset: string | undefined;
   /** open windows in read order; only the last may still wait for its chunk */
   private windows: Window[] = [];
   private nextWindow = 1;
@@ -108,7 +109,7 @@ export class IncrementalSnapshot {
   private changed = false;
 
   constructor(
-    from: { position: BinlogPosition; snapshot: SnapshotProgress | undefined; signalOffset: string },
+    from: { position: BinlogPosition; snapshot: SnapshotProgress | undefined; signalOffset: string | undefined },
     /** chunks read ahead of the stream, at most */
     private readonly readAhead: number,
     /** called whenever the reader may have something new to read */
@@ -145,7 +146,7 @@ export class IncrementalSnapshot {
   }
 
   /** The signal offset the next committed position carries. */
-  get nextSignalOffset(): string {
+  get nextSignalOffset(): string | undefined {
     return this.signalOffset;
   }
 
@@ -244,7 +245,7 @@ export class IncrementalSnapshot {
   }
 
   /** What the next committed position carries; the change flag is cleared. */
-  progress(): { snapshot: SnapshotProgress | undefined; signalOffset: string } {
+  progress(): { snapshot: SnapshotProgress | undefined; signalOffset: string | undefined } {
     this.changed = false;
     return { snapshot: this.released === undefined ? undefined : { ...this.released, tables: [...this.released.tables] }, signalOffset: this.signalOffset };
   }

@@ -8,7 +8,7 @@ import { CanalTableFilter } from './canal/filter.js';
 import { loadCdcOptions } from './config.js';
 import { PositionStore, type StoredPosition } from './position-store.js';
 import { PublisherThread } from './publisher-thread.js';
-import { sendSnapshotRequest, signalTopicOf } from './snapshot-signals.js';
+import { forgetSnapshotRequests, sendSnapshotRequest, signalTopicOf } from './snapshot-signals.js';
 
 export async function runCdc(config: RtdwConfig): Promise<void> {
   const options = loadCdcOptions(config.mysql.database);
@@ -53,10 +53,13 @@ export async function showPosition(config: RtdwConfig): Promise<StoredPosition |
   return s.load();
 }
 
+/** Forgets the position, and the snapshot requests read or not: the next start is a fresh one. */
 export async function resetPosition(config: RtdwConfig): Promise<void> {
   const s = store(config);
   await s.ensureTopic();
   await s.clear();
+  const options = loadCdcOptions(config.mysql.database);
+  await forgetSnapshotRequests(createKafka(config, 'cdc-admin', createLogger('cdc', config.logLevel)), signalTopicOf(options.name));
 }
 
 /** A table named on the command line that cannot be snapshotted, with why. */

@@ -39,7 +39,7 @@ export interface StoredPosition {
   eventTime: number;
   committedAt: number;
   snapshot?: SnapshotProgress;
-  /** offset of the next request to read from the signal topic (`rtdw cdc snapshot`) */
+  /** offset of the next request to read from the signal topic (`rtdw cdc snapshot`); absent: from its earliest */
   signalOffset?: string;
 }
 

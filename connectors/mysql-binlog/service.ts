@@ -76,7 +76,7 @@ interface Batch {
   /** of `rows`, snapshot rows */
   snapshotRows: number;
   snapshot: SnapshotProgress | undefined;
-  signalOffset: string;
+  signalOffset: string | undefined;
 }
 
 export class CdcService {
@@ -220,7 +220,7 @@ export class CdcService {
       const tables = this.options.snapshot === 'never' ? [] : await this.schemas.listTables((db, table) => this.encoder.accepts(db, table));
       const snapshot = tables.length === 0 ? undefined : { tables: tables.map(({ database, table }) => ({ database, table })), after: null, rows: 0 };
       if (snapshot !== undefined) this.log.info({ file: position.file, pos: position.pos, gtid: position.gtid, tables: tables.length }, 'snapshot started');
-      return { phase: snapshot === undefined ? 'stream' : 'snapshot', ...position, batchId: 0, eventTime: Date.now(), committedAt: Date.now(), snapshot, signalOffset: '0' };
+      return { phase: snapshot === undefined ? 'stream' : 'snapshot', ...position, batchId: 0, eventTime: Date.now(), committedAt: Date.now(), snapshot };
     } finally {
       await reader.close();
     }
@@ -364,7 +364,7 @@ export class CdcService {
       eventTime: batch.eventTime,
       committedAt: Date.now(),
       ...(batch.snapshot === undefined ? {} : { snapshot: batch.snapshot }),
-      signalOffset: batch.signalOffset,
+      ...(batch.signalOffset === undefined ? {} : { signalOffset: batch.signalOffset }),
     };
     const messages = batch.records.records;
     const bytes = batch.records.bytes;
@@ -386,7 +386,7 @@ export class CdcService {
   private async takeBatch(queue: CommittedTransaction[], batchId: number, snapshot: IncrementalSnapshot): Promise<{ batch: Batch; taken: number }> {
     const now = Date.now();
     const records = new TransactionRecords(this.topics.batchBytes, this.pool);
-    const batch: Batch = { records, rows: 0, position: snapshot.position, eventTime: this.committed?.eventTime ?? now, snapshotRows: 0, snapshot: undefined, signalOffset: '' };
+    const batch: Batch = { records, rows: 0, position: snapshot.position, eventTime: this.committed?.eventTime ?? now, snapshotRows: 0, snapshot: undefined, signalOffset: undefined };
     let taken = 0;
     while (batch.rows < this.options.batchRows && records.bytes < this.options.batchBytes) {
       await this.encoder.pace();
@@ -438,6 +438,7 @@ export class CdcService {
     const stored = this.store.message(position);
     records.add(this.store.topic, 0, stored.key, stored.value);
     await this.publisher.publish(records);
+    if (this.committed?.snapshot !== undefined && position.snapshot === undefined) this.log.info({ file: position.file, pos: position.pos }, 'snapshot finished');
     this.committed = position;
     if (position.snapshot === undefined) this.markSnapshotted();
     this.metrics.position.set({ file: position.file }, position.pos);

@@ -45,7 +45,7 @@ export class SnapshotRunner {
 
   constructor(private readonly options: SnapshotRunnerOptions) {
     const { from } = options;
-    this.state = new IncrementalSnapshot({ position: from, snapshot: from.snapshot, signalOffset: from.signalOffset ?? '0' }, CHUNKS_READ_AHEAD, () => this.wake());
+    this.state = new IncrementalSnapshot({ position: from, snapshot: from.snapshot, signalOffset: from.signalOffset }, CHUNKS_READ_AHEAD, () => this.wake());
   }
 
   start(): void {

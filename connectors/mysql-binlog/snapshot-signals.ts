@@ -28,6 +28,18 @@ export async function ensureSignalTopic(admin: Admin, topic: string): Promise<vo
   await ensureTopics(admin, [{ topic, partitions: 1, config: { 'retention.ms': '-1' } }]);
 }
 
+/** Forgets every request made so far (`rtdw cdc reset`: a connector starting afresh reads only later ones). */
+export async function forgetSnapshotRequests(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureSignalTopic(admin, topic);
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '-1' }] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Appends a request; returns its offset. */
 export async function sendSnapshotRequest(kafka: Kafka, topic: string, connectorName: string, tables: SnapshotTableRef[]): Promise<string> {
   const admin = kafka.admin();
@@ -70,15 +82,19 @@ export class SignalReader {
     readonly topic: string,
   ) {}
 
-  /** Requests at or after offset `from`, and the offset after the last one; undefined when there is none. */
-  async readFrom(from: string): Promise<{ signals: ReadSignal[]; next: string } | undefined> {
+  /**
+   * Requests at or after offset `from` (undefined: the earliest the topic holds), and the offset after the
+   * last one; undefined when there is none.
+   */
+  async readFrom(from: string | undefined): Promise<{ signals: ReadSignal[]; next: string } | undefined> {
     const [offsets] = await this.admin.fetchTopicOffsets(this.topic);
-    if (offsets === undefined || BigInt(offsets.high) <= BigInt(from)) return undefined;
+    const start = from ?? offsets?.low ?? '0';
+    if (offsets === undefined || BigInt(offsets.high) <= BigInt(start)) return undefined;
     const signals: ReadSignal[] = [];
-    if (BigInt(offsets.low) > BigInt(from)) signals.push({ offset: from, invalid: `requests before offset ${offsets.low} were deleted from ${this.topic} unread` });
+    if (BigInt(offsets.low) > BigInt(start)) signals.push({ offset: start, invalid: `requests before offset ${offsets.low} were deleted from ${this.topic} unread` });
     await readToEnd(this.kafka, this.topic, (message) => {
       // Requests appended since the end was taken are left for the next read.
-      if (BigInt(message.offset) < BigInt(from) || BigInt(message.offset) >= BigInt(offsets.high)) return;
+      if (BigInt(message.offset) < BigInt(start) || BigInt(message.offset) >= BigInt(offsets.high)) return;
       const request = parse(message.value);
       signals.push(typeof request === 'string' ? { offset: message.offset, invalid: request } : { offset: message.offset, request });
     });

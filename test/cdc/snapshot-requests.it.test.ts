@@ -137,6 +137,22 @@ describe('rtdw cdc snapshot <table>', () => {
     } finally {
       await second.stop();
     }
+    // `rtdw cdc reset` forgets the requests with the position: a fresh start does not act on them again.
+    expect((await cli(env, 'reset')).code).toBe(0);
+    const admin = kafka.admin();
+    await admin.connect();
+    const [signals] = await admin.fetchTopicOffsets(`${env.CDC_NAME}_signals`);
+    await admin.disconnect();
+    expect(signals).toMatchObject({ low: '1', high: '1' });
+    const third = startCdc(env);
+    try {
+      await third.streaming;
+      await db.query(`INSERT INTO \`${table}\` VALUES (1001, 'marker')`);
+      const got = await readUntil([third.topic], (all) => all.some((r) => r.message.data?.[0]?.id === '1001'));
+      expect(snapshotIds(got)).toHaveLength(100);
+    } finally {
+      await third.stop();
+    }
   });
 
   it('refuses a table that does not exist or that the connector does not capture, saying which', async () => {
