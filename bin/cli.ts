@@ -93,7 +93,7 @@ cdc
 
 cdc
   .command('reset')
-  .description('forget the committed position: the next run snapshots again (CDC_SNAPSHOT=initial) or starts at the end (never)')
+  .description('forget the committed position and snapshot requests: the next run snapshots again (CDC_SNAPSHOT=initial) or starts at the end (never)')
   .action(async () => {
     const { resetPosition } = await import('../connectors/mysql-binlog/main.js');
     await resetPosition(config());

@@ -9,8 +9,11 @@
  *   image is the row's full state (Canal's data), so it wins and the chunk's row for that key is dropped.
  *   A window that opened after the stream had passed the low watermark missed events: it is read again.
  * - The chunk's remaining rows go into the stream once it has reached the high watermark, before any
- *   later transaction: per key, nothing newer than a chunk row precedes it.
- * - A table without a primary key is one chunk; any event of it after the low watermark makes it stale.
+ *   later transaction: per key, nothing newer than a chunk row precedes it, nothing older follows it.
+ * - A table without primary key is one chunk. No key tells a consumer its snapshot rows from rows it
+ *   got from the binlog, so until its chunk is released its binlog events are held back (not published:
+ *   the chunk, read at a point after them, carries their effect), and an event after the chunk's low
+ *   watermark makes the chunk stale. Only the initial snapshot reads such tables; requests refuse them.
  *   A DDL of the table (or its database) during a window makes the chunk stale too (the SELECT may predate it).
  *   A stale chunk and the chunks read after it are dropped and read again from the last released one.
  * - The progress (tables left, last key released, signal offset) travels in the position committed with
@@ -153,6 +156,16 @@ export class IncrementalSnapshot {
   /** Whether rows of this table are being watched: only then does the stream report their keys. */
   watches(database: string, table: string): boolean {
     return this.windows.some((w) => sameTable(w.table, database, table));
+  }
+
+  /**
+   * Whether the stream must leave out the rows of `database.table` in the transaction ending at
+   * `position`: a table without primary key whose chunk is still to come. They count as seen.
+   */
+  holdsBack(database: string, table: string, position: BinlogPosition): boolean {
+    const pending = this.released?.tables.some((t) => t.keyless === true && sameTable(t, database, table)) ?? false;
+    if (pending) this.observeRow(database, table, undefined, position);
+    return pending;
   }
 
   /** The stream encoded a row image of `database.table` (key: its keyText; undefined without primary key) in the transaction ending at `position`. */

@@ -87,8 +87,11 @@ export async function requestSnapshot(config: RtdwConfig, names: string[]): Prom
   try {
     for (const t of tables) {
       const [found] = await conn.query<mysql.RowDataPacket[]>("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND TABLE_TYPE = 'BASE TABLE'", [t.database, t.table]);
+      const [key] = await conn.query<mysql.RowDataPacket[]>("SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY'", [t.database, t.table]);
       if (found.length === 0) problems.push(`no table ${t.database}.${t.table}`);
       else if (!filter.acceptsTable(t.database, t.table)) problems.push(`${t.database}.${t.table} is not captured by this connector (CDC_FILTER_REGEX / CDC_BLACK_REGEX)`);
+      // Its snapshot rows would add to the rows a consumer holds: only the initial snapshot reads such a table.
+      else if (key.length === 0) problems.push(`${t.database}.${t.table} has no primary key: a consumer could not tell its snapshot rows from the rows it holds`);
     }
   } finally {
     await conn.end();

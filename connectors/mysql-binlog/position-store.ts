@@ -13,6 +13,8 @@ export type StoredKeyValue = string | null | { base64: string };
 export interface SnapshotTableRef {
   database: string;
   table: string;
+  /** the table has no primary key (read in one chunk; its binlog events wait for it) */
+  keyless?: true;
 }
 
 /** Where a snapshot is, committed with the rows it published: a restart resumes right after them. */

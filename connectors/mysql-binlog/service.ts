@@ -218,7 +218,7 @@ export class CdcService {
     try {
       const position = await reader.currentPosition();
       const tables = this.options.snapshot === 'never' ? [] : await this.schemas.listTables((db, table) => this.encoder.accepts(db, table));
-      const snapshot = tables.length === 0 ? undefined : { tables: tables.map(({ database, table }) => ({ database, table })), after: null, rows: 0 };
+      const snapshot = tables.length === 0 ? undefined : { tables: tables.map(({ database, table, keyColumns }) => ({ database, table, ...(keyColumns.length === 0 ? { keyless: true as const } : {}) })), after: null, rows: 0 };
       if (snapshot !== undefined) this.log.info({ file: position.file, pos: position.pos, gtid: position.gtid, tables: tables.length }, 'snapshot started');
       return { phase: snapshot === undefined ? 'stream' : 'snapshot', ...position, batchId: 0, eventTime: Date.now(), committedAt: Date.now(), snapshot };
     } finally {
@@ -401,8 +401,10 @@ export class CdcService {
       if (txn === undefined) break;
       snapshot.encoding(txn.position);
       if (txn.kind === 'rows') {
-        const watched = txn.events.some((e) => snapshot.watches(e.database, e.table));
-        await this.encoder.encodeRows(txn, batchId, now, watched ? new WatchingSink(records, snapshot, this.options.deadLetterTopic, txn.position) : records);
+        const events = txn.events.filter((e) => !snapshot.holdsBack(e.database, e.table, txn.position));
+        const watched = events.some((e) => snapshot.watches(e.database, e.table));
+        const sink = watched ? new WatchingSink(records, snapshot, this.options.deadLetterTopic, txn.position) : records;
+        await this.encoder.encodeRows(events.length === txn.events.length ? txn : { ...txn, events }, batchId, now, sink);
       } else {
         await this.encoder.encodeDdl(txn, batchId, now, records);
         const statement = classifyQueryEvent(txn.sql, txn.database);

@@ -7,7 +7,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type mysql from 'mysql2/promise';
 import type { Logger } from '../observability/logger.js';
 import { IncrementalSnapshot, type ChunkRead, type ChunkRequest } from './incremental-snapshot.js';
-import type { StoredPosition } from './position-store.js';
+import type { SnapshotTableRef, StoredPosition } from './position-store.js';
 import type { ServerFlavour } from './preflight.js';
 import type { SchemaCache } from './schema-cache.js';
 import { ChunkReader, TableChangedError } from './snapshot.js';
@@ -119,18 +119,21 @@ export class SnapshotRunner {
       }
       const read = await new SignalReader(this.options.kafka, this.admin, this.options.signalTopic).readFrom(this.state.nextSignalOffset);
       if (read === undefined || this.stopped) return;
-      const { log, accepts } = this.options;
-      const tables = read.signals.flatMap((signal) => {
+      const { log, accepts, schemas } = this.options;
+      const tables: SnapshotTableRef[] = [];
+      for (const signal of read.signals) {
         if ('invalid' in signal) {
           log.warn({ topic: this.options.signalTopic, offset: signal.offset, reason: signal.invalid }, 'snapshot request ignored');
-          return [];
+          continue;
         }
-        return signal.request.tables.filter((t) => {
-          const captured = accepts(t.database, t.table);
-          if (!captured) log.warn({ table: `${t.database}.${t.table}`, offset: signal.offset }, 'snapshot request ignored: the table is not captured (CDC_FILTER_REGEX / CDC_BLACK_REGEX)');
-          return captured;
-        });
-      });
+        for (const t of signal.request.tables) {
+          const name = `${t.database}.${t.table}`;
+          if (!accepts(t.database, t.table)) log.warn({ table: name, offset: signal.offset }, 'snapshot request ignored: the table is not captured (CDC_FILTER_REGEX / CDC_BLACK_REGEX)');
+          // Without a key, a consumer could not tell the snapshot's rows from those it holds.
+          else if ((await schemas.get(t.database, t.table)).primaryKey.length === 0) log.warn({ table: name, offset: signal.offset }, 'snapshot request ignored: the table has no primary key');
+          else tables.push(t);
+        }
+      }
       const queued = this.state.request(tables, read.next);
       log.info({ requested: tables.map((t) => `${t.database}.${t.table}`), queued: queued.map((t) => `${t.database}.${t.table}`), signalOffset: read.next }, 'snapshot requested');
       this.options.onWork();

@@ -155,15 +155,18 @@ describe('rtdw cdc snapshot <table>', () => {
     }
   });
 
-  it('refuses a table that does not exist or that the connector does not capture, saying which', async () => {
+  it('refuses a table that does not exist, that the connector does not capture, or without primary key, saying which', async () => {
     const prefix = uniqueName('resnap_refuse');
     const other = uniqueName('uncaptured');
-    tables.push(other);
+    const keyless = `${prefix}_keyless`;
+    tables.push(other, keyless);
     await db.query(`CREATE TABLE \`${other}\` (id INT PRIMARY KEY)`);
+    await db.query(`CREATE TABLE \`${keyless}\` (a INT)`);
     const env = cdcEnv(prefix);
-    const refused = await cli(env, 'snapshot', `${prefix}_missing`, other);
+    const refused = await cli(env, 'snapshot', `${prefix}_missing`, other, keyless);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`no table ${config.mysql.database}.${prefix}_missing`);
     expect(refused.stderr).toContain(`${config.mysql.database}.${other} is not captured by this connector`);
+    expect(refused.stderr).toContain(`${config.mysql.database}.${keyless} has no primary key`);
   });
 });
