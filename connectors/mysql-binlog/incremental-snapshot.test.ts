@@ -362,6 +362,17 @@ describe('IncrementalSnapshot (DBLog windows)', () => {
     expect(snapshot.holdsBack('shop', 'log', at(7))).toBe(false);
   });
 
+  it('skips a table that is gone where the stream is', () => {
+    const gone = { database: 'shop', table: 'gone' };
+    const t = { database: 'shop', table: 't' };
+    const snapshot = new IncrementalSnapshot({ position: at(7), snapshot: { tables: [gone, t], after: null, rows: 0 }, signalOffset: undefined }, 2, () => undefined);
+    const request = snapshot.openNext() as ChunkRequest;
+    const nowhere = { file: '', pos: 0, gtid: '' };
+    snapshot.attach(request.window, { rows: [], keys: [], keyless: false, low: nowhere, high: nowhere, next: null, missing: true });
+    expect(snapshot.release()).toMatchObject({ table: gone, rows: [], missing: true });
+    expect(snapshot.progress().snapshot).toEqual({ tables: [t], after: null, rows: 0 });
+  });
+
   it('queues requested tables once, and a table being read again after its current pass', () => {
     const t = { database: 'shop', table: 't' };
     const u = { database: 'shop', table: 'u' };

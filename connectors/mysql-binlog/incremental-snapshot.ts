@@ -53,7 +53,7 @@ export interface ChunkRead {
   high: BinlogPosition;
   /** the key the next chunk starts after; null: this chunk ends the table */
   next: StoredKeyValue[] | null;
-  /** the table no longer exists (rows empty, next null) */
+  /** the table no longer exists (rows empty, next null, watermarks meaningless) */
   missing: boolean;
 }
 
@@ -143,9 +143,10 @@ export class IncrementalSnapshot {
   attach(id: number, chunk: ChunkRead): void {
     const window = this.windows.find((w) => w.id === id);
     if (window === undefined) return;
-    window.chunk = chunk;
+    // A table that is gone has nothing to reconcile: it is skipped where the stream is.
+    window.chunk = chunk.missing ? { ...chunk, low: window.openedAt, high: window.openedAt } : chunk;
     // Events between the low watermark and the window's opening were encoded unseen.
-    if (compareBinlogPositions(window.openedAt, chunk.low) > 0) window.stale = true;
+    if (compareBinlogPositions(window.openedAt, window.chunk.low) > 0) window.stale = true;
   }
 
   /** The signal offset the next committed position carries. */
@@ -244,13 +245,15 @@ export class IncrementalSnapshot {
   request(tables: SnapshotTableRef[], nextOffset: string): SnapshotTableRef[] {
     const queued: SnapshotTableRef[] = [];
     const progress = this.released ?? { tables: [], after: null, rows: 0 };
+    const [current] = progress.tables;
+    const notStarted = progress.after === null && this.windows.length === 0;
     for (const t of tables) {
-      if (progress.tables.some((q, i) => i > 0 && sameTable(q, t.database, t.table))) continue;
-      if (progress.tables[0] !== undefined && sameTable(progress.tables[0], t.database, t.table) && progress.after === null && this.windows.length === 0) continue;
-      progress.tables = [...progress.tables, t];
+      const pending = [...progress.tables.slice(1), ...queued];
+      if (pending.some((q) => sameTable(q, t.database, t.table))) continue;
+      if (current !== undefined && sameTable(current, t.database, t.table) && notStarted) continue;
       queued.push(t);
     }
-    if (progress.tables.length > 0) this.released = progress;
+    if (queued.length > 0) this.released = { ...progress, tables: [...progress.tables, ...queued] };
     this.signalOffset = nextOffset;
     this.changed = true;
     if (queued.length > 0) this.onReadable();
