@@ -34,6 +34,8 @@ import { ChunkReader } from './snapshot.js';
 import { SnapshotRunner } from './snapshot-runner.js';
 import { ensureSignalTopic, signalTopicOf } from './snapshot-signals.js';
 
+/** Snapshot rows encoded between two yields of the thread. */
+const SNAPSHOT_ENCODE_SLICE = 200;
 /**
  * Encoded transactions waiting for the publisher thread, at most (memory: about CDC_BATCH_BYTES each):
  * enough to keep encoding while the thread starts and while a transaction is in flight.
@@ -430,7 +432,12 @@ export class CdcService {
 
   /** A released chunk's rows as snapshot INSERTs (isSnapshot: true). */
   private async encodeChunk(chunk: ReleasedChunk, batchId: number, now: number, records: TransactionRecords): Promise<void> {
-    await this.encoder.encodeSnapshot(chunk, batchId, now, records);
+    // In slices, yielding between them like the binlog's events: a whole chunk at once would hold the
+    // thread (the binlog socket, Kafka's replies) for as long as it takes.
+    for (let from = 0; from < chunk.rows.length; from += SNAPSHOT_ENCODE_SLICE) {
+      await this.encoder.pace();
+      await this.encoder.encodeSnapshot({ table: chunk.table, rows: chunk.rows.slice(from, from + SNAPSHOT_ENCODE_SLICE) }, batchId, now, records);
+    }
     if (chunk.superseded > 0) this.log.debug({ table: `${chunk.table.database}.${chunk.table.table}`, superseded: chunk.superseded }, 'snapshot rows superseded by binlog events in their window');
   }
 
