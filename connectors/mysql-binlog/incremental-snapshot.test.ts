@@ -177,7 +177,7 @@ function simulate(seed: number, opts: { rows: number; chunk: number; writes: num
   };
   let steps = 0;
   for (let guard = 0; guard < 100_000; guard++) {
-    const idle = source.end >= opts.writes && streamed === source.end && !snapshot.running;
+    const idle = source.end >= opts.writes && streamed === source.end && snapshot.progress().snapshot === undefined;
     if (idle) break;
     const r = random();
     if (r < 0.3 && source.end < opts.writes) {
@@ -265,7 +265,7 @@ describe('IncrementalSnapshot (DBLog windows)', () => {
       fc.assert(
         fc.property(fc.integer(), fc.integer({ min: 1, max: 7 }), (seed, chunk) => {
           const { source, output, snapshot } = simulate(seed, { rows: 30, chunk, writes: 60, exactLow });
-          expect(snapshot.running).toBe(false);
+          expect(snapshot.progress().snapshot).toBeUndefined();
           expect(fold(output)).toEqual(source.stateAt(source.end));
           expect(outOfOrder(output)).toEqual([]);
         }),
@@ -279,7 +279,7 @@ describe('IncrementalSnapshot (DBLog windows)', () => {
       fc.assert(
         fc.property(fc.integer(), (seed) => {
           const { source, output, snapshot } = simulate(seed, { rows: 20, chunk: 1, writes: 40, exactLow, keyless: true, crashEvery: 7 });
-          expect(snapshot.running).toBe(false);
+          expect(snapshot.progress().snapshot).toBeUndefined();
           expect(fold(output)).toEqual(source.stateAt(source.end));
           expect(outOfOrder(output)).toEqual([]);
           expect(doubled(output)).toEqual([]);
@@ -310,7 +310,7 @@ describe('IncrementalSnapshot (DBLog windows)', () => {
     snapshot.attach(request.window, { rows, keys: rows.map((r) => keyText([r.id])), keyless: false, low: at(10), high: at(12), next: ['3'], missing: false });
     expect(snapshot.release()).toBeUndefined();
     snapshot.streamedTo(at(12));
-    expect(snapshot.release()).toEqual({ table: { database: 'shop', table: 't' }, rows: [{ id: '1' }, { id: '3' }], superseded: 1, missing: false });
+    expect(snapshot.release()).toEqual({ table: { database: 'shop', table: 't' }, rows: [{ id: '1' }, { id: '3' }], superseded: 1 });
     expect(snapshot.progress()).toEqual({ snapshot: { tables: [{ database: 'shop', table: 't' }], after: ['3'], rows: 2 }, signalOffset: '0' });
   });
 
@@ -329,7 +329,7 @@ describe('IncrementalSnapshot (DBLog windows)', () => {
     const third = snapshot.openNext() as ChunkRequest;
     snapshot.attach(third.window, { rows: [{ id: '1' }], keys: [keyText(['1'])], keyless: false, low: at(12), high: at(12), next: null, missing: false });
     expect(snapshot.release()?.rows).toEqual([{ id: '1' }]);
-    expect(snapshot.running).toBe(false);
+    expect(snapshot.progress().snapshot).toBeUndefined();
   });
 
   it('counts a window opened while a transaction is being encoded as opened after it', () => {
@@ -369,7 +369,7 @@ describe('IncrementalSnapshot (DBLog windows)', () => {
     const request = snapshot.openNext() as ChunkRequest;
     const nowhere = { file: '', pos: 0, gtid: '' };
     snapshot.attach(request.window, { rows: [], keys: [], keyless: false, low: nowhere, high: nowhere, next: null, missing: true });
-    expect(snapshot.release()).toMatchObject({ table: gone, rows: [], missing: true });
+    expect(snapshot.release()).toMatchObject({ table: gone, rows: [] });
     expect(snapshot.progress().snapshot).toEqual({ tables: [t], after: null, rows: 0 });
   });
 

@@ -71,8 +71,6 @@ export interface ReleasedChunk {
   rows: SnapshotRow[];
   /** rows the window saw change, dropped in favour of their binlog events */
   superseded: number;
-  /** the table was gone when its chunk was read */
-  missing: boolean;
 }
 
 interface Window {
@@ -121,10 +119,6 @@ export class IncrementalSnapshot {
     this.released = from.snapshot;
     this.signalOffset = from.signalOffset;
     this.streamed = from.position;
-  }
-
-  get running(): boolean {
-    return this.released !== undefined;
   }
 
   /** The next chunk to read, its window opened now; undefined when there is none, or enough is read ahead. */
@@ -216,7 +210,7 @@ export class IncrementalSnapshot {
     if (this.released !== undefined) this.released = advance(this.released, chunk, rows.length);
     this.changed = true;
     this.onReadable();
-    return { table: head.table, rows, superseded: chunk.rows.length - rows.length, missing: chunk.missing };
+    return { table: head.table, rows, superseded: chunk.rows.length - rows.length };
   }
 
   /** A chunk is ready to go into the stream, or the progress changed: a position should be committed. */

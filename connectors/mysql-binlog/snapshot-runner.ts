@@ -126,6 +126,7 @@ export class SnapshotRunner {
           log.warn({ topic: this.options.signalTopic, offset: signal.offset, reason: signal.invalid }, 'snapshot request ignored');
           continue;
         }
+        log.info({ offset: signal.offset, tables: signal.request.tables.map((t) => `${t.database}.${t.table}`), requestedAt: new Date(signal.request.requestedAt).toISOString() }, 'snapshot request read');
         for (const t of signal.request.tables) {
           const name = `${t.database}.${t.table}`;
           if (!accepts(t.database, t.table)) log.warn({ table: name, offset: signal.offset }, 'snapshot request ignored: the table is not captured (CDC_FILTER_REGEX / CDC_BLACK_REGEX)');
