@@ -146,11 +146,27 @@ cdc
 
 cdc
   .command('reset')
-  .description('forget the committed position: the next run snapshots again (CDC_SNAPSHOT=initial) or starts at the end (never)')
+  .description('forget the committed position and snapshot requests: the next run snapshots again (CDC_SNAPSHOT=initial) or starts at the end (never)')
   .action(async () => {
     const { resetPosition } = await import('../connectors/mysql-binlog/main.js');
     await resetPosition(config());
     say('cdc position cleared');
+  });
+
+cdc
+  .command('snapshot')
+  .description('snapshot tables again while the connector streams (table or database.table); a stopped connector does it when it starts')
+  .argument('<tables...>', 'tables to snapshot')
+  .action(async (tables: string[]) => {
+    const { requestSnapshot, SnapshotRequestError } = await import('../connectors/mysql-binlog/main.js');
+    try {
+      const sent = await requestSnapshot(config(), tables);
+      say(`snapshot of ${sent.tables.join(', ')} requested (${sent.topic} offset ${sent.offset})`);
+    } catch (err) {
+      if (!(err instanceof SnapshotRequestError)) throw err;
+      say(`rtdw cdc snapshot: ${err.message}`);
+      process.exitCode = 1;
+    }
   });
 
 const jobs = program.command('jobs').description('stream jobs on Kafka (exactly-once, event time)');
