@@ -11,19 +11,24 @@
  *    20,000/s, for BENCH_PIPELINE_MINUTES, default 0.75, of event time). Printed: the rows/s and events/s
  *    the generator wrote (its report), and the sustained end-to-end rate = (source row writes + event
  *    deliveries) / (generator's first write → the pipeline holds everything). "Holds everything" is:
- *    the CDC's committed position reaches the binlog end taken when the generator stopped, then every
+ *    the CDC's committed position reaches the binlog end taken when the generator stopped, and every
  *    consumer group of the pipeline (ODS mirror, each DWD stage, the ClickHouse sink: run.ts
- *    watchedStages) is at lag 0 (connectors/kafka/lag.ts groupProgress), sampled every 250 ms in
- *    data-flow order. Each stage commits outputs and offsets in one transaction, and the sinks commit
- *    only what ClickHouse acknowledged, so lag 0 everywhere means every row is in ClickHouse. The
- *    generator's first write is taken as its report's arrival − its wallMs (a few ms early: the report
- *    comes after the disconnect), so the window is, if anything, long. Afterwards the ODS mirror's
- *    FINAL counts are compared with MySQL's and dwd_ad_event's with the on-time distinct events (the
- *    clicks of the last out-of-orderness bound stay held: no later watermark comes).
+ *    watchedStages; connectors/kafka/lag.ts groupProgress, sampled every 250 ms) has its committed and
+ *    end offsets standing still for QUIET_MS within RESIDUAL_LAG of the end; the time counted is when
+ *    each got its final offsets. Each stage commits outputs and offsets in one transaction, and the
+ *    sinks commit only what ClickHouse acknowledged, so then every row is in ClickHouse. (Lag 0 is never
+ *    reached: the DWD stages commit the offset after their last record, not after the transaction
+ *    markers behind it, leaving one per upstream producer and partition; the residual is printed.)
+ *    The generator's first write is taken as its report's arrival − its wallMs (a few ms late: the
+ *    report comes after its disconnect; negligible against the window). Afterwards the ODS mirror's
+ *    FINAL counts are compared with MySQL's, dwd_order_wide's orders with MySQL's (orders created over
+ *    RTDW_STATE_RETENTION_MS ago are late changes by contract), and dwd_ad_event's count with the
+ *    on-time distinct events (the clicks of the last out-of-orderness bound stay held: no later
+ *    watermark comes).
  *    CPU seconds (utime + stime, /proc/<pid>/stat) of `rtdw run`, the broker, MariaDB, the ClickHouse
  *    server, the generator, this process and the whole machine, over the same window.
- * 2. Freshness at a steady BENCH_PIPELINE_FRESH_RATE (10,000/s) for BENCH_PIPELINE_FRESH_S (45) seconds
- *    (`--speed realtime`): this process polls ClickHouse every 150 ms for parts it has not seen
+ * 2. Freshness at a steady BENCH_PIPELINE_FRESH_RATE (10,000/s; a list runs one pipeline per rate) for
+ *    BENCH_PIPELINE_FRESH_S (45) seconds (`--speed realtime`): this process polls ClickHouse every 150 ms for parts it has not seen
  *    (system.parts of dwd_ad_event, dwd_order_wide, ods_orders; a new part is an insert, or a merge
  *    holding blocks not seen before) and reads their rows; a row's visible time is the midpoint of
  *    (previous poll's start, this poll's answer], so the resolution is ± half the poll period (printed).
@@ -32,7 +37,8 @@
  *    for events, − the time the generator's send created the Kafka record (read here from ods_events).
  *    Only stamps from WARMUP_S after the start (the dimension rows are written first, as fast as they
  *    go) to COOLDOWN_S before the end (the last clicks wait for a watermark that never comes) count;
- *    the same excludes backdated orders (10 min or more back).
+ *    the same excludes backdated orders (10 min or more back). The p50 per 5 s of stamps shows whether
+ *    the pipeline kept up (flat) or fell behind (growing).
  * 3. BENCH_PIPELINE_PROFILE=<dir>: the throughput phase's `rtdw run` under `node --cpu-prof`; its
  *    threads' top modules and functions by self time are printed (bench/cpu-profile.ts).
  *
@@ -62,7 +68,7 @@ const base = loadConfig();
 const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const MAX_RATE = num('BENCH_PIPELINE_RATE', 20_000);
 const MAX_MINUTES = num('BENCH_PIPELINE_MINUTES', 0.75);
-const FRESH_RATE = num('BENCH_PIPELINE_FRESH_RATE', 10_000);
+const FRESH_RATES = (process.env.BENCH_PIPELINE_FRESH_RATE ?? '10000').split(',').map(Number);
 const FRESH_SECONDS = num('BENCH_PIPELINE_FRESH_S', 45);
 const WARMUP_S = 5;
 const COOLDOWN_S = 10;
@@ -364,7 +370,7 @@ async function throughputPhase(): Promise<number> {
     const other = cpu('machine') - runCpu - cpu('kafka') - cpu('mariadb') - cpu('clickhouse') - generatorCpu - cpu('self');
     console.log(
       `  CPU seconds (${window.toFixed(1)} s, ${cores} cores, ${fmt(cpu('machine'))} s busy = ${((cpu('machine') / window / cores) * 100).toFixed(0)} %): rtdw run ${runCpu.toFixed(1)}, kafka ${cpu('kafka').toFixed(1)}, ` +
-        `mariadb ${cpu('mariadb').toFixed(1)}, clickhouse ${cpu('clickhouse').toFixed(1)}, generator ${generatorCpu.toFixed(1)}, this bench ${cpu('self').toFixed(1)}, other processes ${other.toFixed(1)}`,
+        `mariadb ${cpu('mariadb').toFixed(1)}, clickhouse ${cpu('clickhouse').toFixed(1)} (shared services: others' use included), generator ${generatorCpu.toFixed(1)}, this bench ${cpu('self').toFixed(1)}, other processes ${other.toFixed(1)}`,
     );
     console.log(`  per CPU-second           ${fmt(total / runCpu)} rows + events per rtdw run CPU-second; ${fmt(total / (runCpu + cpu('kafka')))} per rtdw run + broker CPU-second`);
     await verify(p, report);
@@ -433,15 +439,15 @@ function printProfiles(dir: string): void {
   }
 }
 
-async function freshnessPhase(): Promise<void> {
-  const p = new PrivatePipeline('fresh');
+async function freshnessPhase(rate: number): Promise<void> {
+  const p = new PrivatePipeline(`fresh${rate}`);
   await p.setup();
   await p.start();
   const ch = p.clickhouse();
   const probe = new FreshnessProbe(ch, kafka, p.ns);
   await probe.start();
   try {
-    const generator = p.generate(['--speed', 'realtime', '--rate', String(FRESH_RATE), '--minutes', String(FRESH_SECONDS / 60)]);
+    const generator = p.generate(['--speed', 'realtime', '--rate', String(rate), '--minutes', String(FRESH_SECONDS / 60)]);
     const code = await generator.exited;
     if (code !== 0) throw new Error(`rtdw generate exited with ${code}:\n${generator.errors()}`);
     const report = parseReport(generator, 'rtdw generate');
@@ -455,7 +461,7 @@ async function freshnessPhase(): Promise<void> {
     const inWindow = (samples: Sample[]): Sample[] => samples.filter((s) => s.stamp >= from && s.stamp < to);
     const achieved = ((rowWrites(report) + deliveries(report)) / report.wallMs) * 1000;
     console.log('');
-    console.log(`freshness: rtdw generate --speed realtime --rate ${FRESH_RATE} --minutes ${(FRESH_SECONDS / 60).toFixed(2)} (flat load), rtdw run from the start`);
+    console.log(`freshness: rtdw generate --speed realtime --rate ${rate} --minutes ${(FRESH_SECONDS / 60).toFixed(2)} (flat load), rtdw run from the start`);
     console.log(`  generator                ${fmt(achieved)} rows + events/s achieved (${fmt(report.rowsPerSecond)} rows/s, ${fmt(report.eventsPerSecond)} events/s); at most ${fmt(report.maxLagMs)} ms behind its schedule`);
     console.log(`  sampled                  stamps in [start + ${WARMUP_S} s, start + ${FRESH_SECONDS - COOLDOWN_S} s); ClickHouse polled every ${probe.pollPeriod()}; the generator's stamps trail its Kafka record times by ${probe.stampOffset(from, to)}`);
     const show = (label: string, samples: Sample[]): void => {
@@ -488,7 +494,7 @@ async function main(): Promise<void> {
   const load = loadavg();
   console.log(`rtdw pipeline benchmark: ${cpus().length} cores shared by MariaDB, Kafka, ClickHouse, rtdw run, the generator, this process (and whatever else runs); load average ${load.map((l) => l.toFixed(1)).join(' ')}`);
   const sustained = await throughputPhase();
-  if (process.env.BENCH_PIPELINE_SKIP_FRESHNESS !== '1') await freshnessPhase();
+  if (process.env.BENCH_PIPELINE_SKIP_FRESHNESS !== '1') for (const rate of FRESH_RATES) await freshnessPhase(rate);
   await cleanOnce();
   console.log('');
   console.log(`(bench took ${((Date.now() - benchStarted) / 1000).toFixed(0)} s; load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
