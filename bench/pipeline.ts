@@ -186,6 +186,7 @@ async function throughputPhase(): Promise<number> {
     );
     console.log(`  per CPU-second           ${fmt(total / runCpu)} rows + events per rtdw run CPU-second; ${fmt(total / (runCpu + cpu('kafka')))} per rtdw run + broker CPU-second`);
     await verify(p, report);
+    await printTopicVolumes(admin, p, total);
     if (PROFILE_DIR !== undefined) {
       await p.stop();
       printProfiles(PROFILE_DIR);
@@ -237,6 +238,19 @@ async function verify(p: PrivatePipeline, report: GeneratorReport): Promise<void
     await db.end();
     await ch.close();
   }
+}
+
+/** What the pipeline's topics hold: offsets count records and transaction markers alike. */
+async function printTopicVolumes(admin: Admin, p: PrivatePipeline, sourceRecords: number): Promise<void> {
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${p.ns}.`)).sort();
+  const volumes: Array<[string, number]> = [];
+  for (const topic of topics) {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    volumes.push([topic.slice(p.ns.length + 1), offsets.reduce((s, o) => s + Number(o.high) - Number(o.low), 0)]);
+  }
+  const written = volumes.reduce((s, [, n]) => s + n, 0);
+  console.log(`  Kafka offsets written    ${fmt(written)} in the pipeline's topics (records + transaction markers; ${(written / sourceRecords).toFixed(1)} per source row or event):`);
+  console.log(`    ${volumes.filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${fmt(n)}`).join(', ')}`);
 }
 
 function printProfiles(dir: string): void {
