@@ -27,7 +27,9 @@
  *    on-time distinct events (the clicks of the last out-of-orderness bound stay held: no later
  *    watermark comes).
  *    CPU seconds (utime + stime, /proc/<pid>/stat) of `rtdw run`, the broker, MariaDB, the ClickHouse
- *    server, the generator, this process and the whole machine, over the same window.
+ *    server, the generator, this process and the whole machine, from the generator's start until the
+ *    drain is confirmed (QUIET_MS after it: the utilisation shown is a little low, the per-CPU-second
+ *    figures are not affected). The Kafka offsets each topic of the pipeline took follow.
  * 2. Freshness at a steady BENCH_PIPELINE_FRESH_RATE (10,000/s; a list runs one pipeline per rate) for
  *    BENCH_PIPELINE_FRESH_S (45) seconds (`--speed realtime`): this process polls ClickHouse every 150 ms for parts it has not seen
  *    (system.parts of dwd_ad_event, dwd_order_wide, ods_orders; a new part is an insert, or a merge
