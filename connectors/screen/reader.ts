@@ -33,6 +33,20 @@ export function createScreenRedis(url: string, clusterNodes: Array<{ host: strin
   });
 }
 
+/** Resolves once the client is connected, or after timeoutMs: the screen starts without Redis too, and says so. */
+export function connected(redis: ScreenRedis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+  });
+}
+
 async function windowHash(redis: ScreenRedis, layout: RedisLayout, kind: HashKind, start: number | undefined): Promise<WindowHash | undefined> {
   return start === undefined ? undefined : { start, fields: await redis.hgetall(layout.hash(kind, epochMsId(start))) };
 }

@@ -12,7 +12,7 @@ import { TimeZone } from '../../jobs/runtime/core/time-zone.js';
 import type { RedisLayout } from '../../schemas/redis-keys.js';
 import type { Logger } from '../observability/logger.js';
 import type { LagReader } from './lag.js';
-import { readScreen, type ScreenRedis } from './reader.js';
+import { connected, readScreen, type ScreenRedis } from './reader.js';
 import { buildSnapshot, sameFigures, type LagReport, type ScreenReads, type ScreenSnapshot } from './snapshot.js';
 
 export interface ScreenServiceOptions {
@@ -54,7 +54,8 @@ export class ScreenService {
   private stopped = false;
   private redisDownSince: number | undefined;
   private lagFailing = false;
-  /** snapshots pushed to the browsers since start (a test's and an operator's count) */
+  /** reads of Redis since start, and snapshots pushed to the browsers (a test's and an operator's counts) */
+  polls = 0;
   pushed = 0;
 
   constructor(
@@ -70,6 +71,8 @@ export class ScreenService {
 
   /** Reads Redis (and the lag) once, then keeps polling until stop(). */
   async start(): Promise<void> {
+    // A first read before the connection is up would show an error for one poll.
+    await connected(this.redis, 3000);
     if (this.lag.state === 'pending') await this.pollLag();
     await this.poll();
     this.keepAlive = setInterval(() => {
@@ -128,6 +131,7 @@ export class ScreenService {
       const last = this.current ?? buildSnapshot({ ...NOTHING_READ, today: this.zone.dayOf(readAt).day }, { namespace: this.options.namespace, timezone: this.options.timezone, readAt, lag: this.lag });
       next = { ...last, readAt, redisError: reason, lag: this.lag };
     }
+    this.polls += 1;
     this.publish(next);
     if (!this.stopped) this.pollTimer = setTimeout(() => void this.poll(), this.options.pollMs);
   }
