@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
 import { repoRoot } from '../../schemas/config.js';
 import { redisLayout, type RedisLayout } from '../../schemas/redis-keys.js';
 import { encodeScreenRecord } from '../../connectors/redis/encoder.js';
