@@ -19,6 +19,7 @@ type Ends = Map<number, { low: bigint; high: bigint }>;
 
 export class LagReader {
   private readonly foreign = new Set<string>();
+  private connected = false;
 
   constructor(
     private readonly admin: Admin,
@@ -26,11 +27,30 @@ export class LagReader {
   ) {}
 
   /** A name this namespace's workers or sinks would carry. */
-  isPipelineGroup(groupId: string): boolean {
+  private isPipelineGroup(groupId: string): boolean {
     return groupId.startsWith(`rtdw-${this.namespace}.`) || groupId.startsWith(`${this.namespace}-`);
   }
 
+  /** Connects on first use and again after a failure: Kafka may come up after the screen. */
   async read(): Promise<Extract<LagReport, { state: 'ok' }>> {
+    try {
+      if (!this.connected) {
+        await this.admin.connect();
+        this.connected = true;
+      }
+      return await this.readConnected();
+    } catch (err) {
+      this.connected = false;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connected = false;
+    await this.admin.disconnect();
+  }
+
+  private async readConnected(): Promise<Extract<LagReport, { state: 'ok' }>> {
     const { groups: listed } = await this.admin.listGroups();
     const ids = listed
       .map((g) => g.groupId)

@@ -16,13 +16,11 @@ export async function runScreen(config: RtdwConfig, settings: { namespace: strin
   const log = createLogger('screen', config.logLevel);
   const redis = createScreenRedis(config.redis.url, options.clusterNodes);
   redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
-  const admin = options.lagPollMs === 0 ? undefined : createKafka(config, 'screen', log).admin();
-  const service = new ScreenService(redis, redisLayout({ namespace: options.namespace, hashTags: options.hashTags }), admin === undefined ? undefined : new LagReader(admin, options.namespace), options, log);
+  const lag = options.lagPollMs === 0 ? undefined : new LagReader(createKafka(config, 'screen', log).admin(), options.namespace);
+  const service = new ScreenService(redis, redisLayout({ namespace: options.namespace, hashTags: options.hashTags }), lag, options, log);
   const server = createScreenServer(service);
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
-    // Lag is best effort: the screen starts without Kafka and says lag is unreadable.
-    await admin?.connect().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Kafka admin not connected yet'));
     await service.start();
     const url = await listen(server, options.host, options.port);
     metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
@@ -42,7 +40,7 @@ export async function runScreen(config: RtdwConfig, settings: { namespace: strin
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     metrics?.close();
-    await admin?.disconnect();
+    await lag?.close();
     redis.disconnect();
   }
   log.info('screen stopped');

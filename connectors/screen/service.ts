@@ -69,12 +69,13 @@ export class ScreenService {
     this.lag = lagReader === undefined || options.lagPollMs === 0 ? { state: 'off' } : { state: 'pending' };
   }
 
-  /** Reads Redis (and the lag) once, then keeps polling until stop(). */
+  /** Reads Redis once, starts reading the lag, then keeps polling both until stop(). */
   async start(): Promise<void> {
     // A first read before the connection is up would show an error for one poll.
     await connected(this.redis, 3000);
-    if (this.lag.state === 'pending') await this.pollLag();
     await this.poll();
+    // Not awaited: Kafka being slow or away must not hold the page back; lag shows as pending, then read.
+    if (this.lag.state === 'pending') void this.pollLag();
     this.keepAlive = setInterval(() => {
       for (const res of this.subscribers) res.write(': keep-alive\n\n');
     }, this.options.keepAliveMs ?? 15_000);

@@ -11,8 +11,6 @@ import { z } from 'zod';
 import { formatDecimal, parseDecimal } from '../../jobs/runtime/core/decimal.js';
 import { AMOUNT_KPIS, DAILY_KPIS, HOUR_MS, MINUTE_MS, SLIDE_MS, type AdRank, type Alert, type CityRank, type DailyKpi, type HashKind } from '../../schemas/redis-keys.js';
 
-/** Ads drawn in the clicks chart (the table beside it lists them all). */
-export const CHARTED_ADS = 10;
 /** Top ads of the latest hour whose per-minute trend is drawn. */
 export const TREND_ADS = 5;
 /** Minutes of the trend chart: the last hour up to the newest complete minute. */

@@ -13,9 +13,11 @@ import { RedisSink } from '../../connectors/redis/sink.js';
 import { createScreenRedis, type ScreenRedis } from '../../connectors/screen/reader.js';
 import { createScreenServer, listen } from '../../connectors/screen/server.js';
 import { ScreenService } from '../../connectors/screen/service.js';
+import { LagReader } from '../../connectors/screen/lag.js';
+import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
 import type { ScreenSnapshot } from '../../connectors/screen/snapshot.js';
 import { uniqueName } from '../support/stack.js';
-import { PrivateRedis, capturedLogger, waitFor } from '../redis/support.js';
+import { PrivateRedis, capturedLogger, freePort, waitFor } from '../redis/support.js';
 
 const H = 3_600_000;
 const W = 1717200000000;
@@ -127,6 +129,24 @@ describe('screen service', () => {
     expect((await fetchText(`${url}../package.json`)).status).toBe(404);
     expect((await fetchText(`${url}healthz`)).status).toBe(200);
     expect((await fetchText(`${url}readyz`)).status).toBe(200);
+  });
+
+  it('serves the figures when Kafka cannot be reached, and says the lag is unreadable', async () => {
+    // A port nothing listens on: the admin's connection is refused.
+    const kafka = new Kafka({ brokers: [`127.0.0.1:${await freePort()}`], clientId: 'screen-test', logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 500 });
+    const other = new ScreenService(redis, layout, new LagReader(kafka.admin(), ns), { namespace: ns, timezone: 'UTC', pollMs: 100, lagPollMs: 1000 }, log);
+    try {
+      await other.start();
+      expect(other.snapshot()?.ads?.ads).toEqual([{ adId: 4, clicks: 10 }]);
+      const lag = await waitFor('the lag error', () => {
+        const l = other.snapshot()?.lag;
+        return l?.state === 'error' ? l : undefined;
+      });
+      expect(lag.message).toMatch(/ECONNREFUSED|Connection error/);
+      expect(lines.filter((l) => l.msg === 'consumer lag unreadable from Kafka')).toHaveLength(1);
+    } finally {
+      other.stop();
+    }
   });
 
   it('keeps the last figures, marked, while Redis is down, and recovers', async () => {

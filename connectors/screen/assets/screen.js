@@ -4,6 +4,8 @@
 
 const KPIS = ['gmv', 'paid_gmv', 'orders', 'pv', 'uv', 'ip', 'vv', 'dau'];
 const COLORS = ['#38bdf8', '#f472b6', '#a78bfa', '#34d399', '#fbbf24', '#fb923c', '#60a5fa', '#f87171', '#2dd4bf', '#c084fc'];
+/** ads drawn in the clicks chart; the table below it lists them all */
+const CHARTED_ADS = 10;
 /** a watermark further behind than this is shown as late */
 const LATE_MS = 120000;
 
@@ -134,7 +136,7 @@ function renderAds(s) {
       return tr;
     }),
   );
-  const charted = ads.slice(0, 10);
+  const charted = ads.slice(0, CHARTED_ADS);
   const data = { labels: charted.map((ad) => 'ad ' + ad.adId), datasets: [{ label: 'clicks', data: charted.map((ad) => ad.clicks), backgroundColor: COLORS[0] }] };
   if (adsChart === null) {
     adsChart = new Chart(byId('ads-chart'), { type: 'bar', data, options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } } });
