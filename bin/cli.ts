@@ -280,4 +280,18 @@ program
     }
   });
 
+program
+  .command('screen')
+  .description('the live screen: a read-only web page of the Redis figures, pushed as they change (README "Live screen"); RTDW_SCREEN_* variables')
+  .action(async () => {
+    const { runScreen } = await import('../connectors/screen/main.js');
+    const { pipelineSettings } = await import('../connectors/generator/options.js');
+    try {
+      await runScreen(config(), pipelineSettings(), (url) => say(`rtdw screen: serving ${url}`));
+    } catch (err) {
+      say(`rtdw screen: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = err instanceof ConfigError ? 2 : 1;
+    }
+  });
+
 await program.parseAsync(process.argv);
