@@ -104,7 +104,7 @@ describe('rtdw setup', () => {
     const [tables] = await admin.query<mysql.RowDataPacket[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [ns]);
     expect(tables.map((r) => String(r.t)).sort()).toEqual(['areas', 'order_items', 'orders', 'payments', 'products', 'refunds', 'users']);
     const meta = await withAdmin((a) => a.fetchTopicMetadata({ topics: [`${ns}.ods_binlog`, `${ns}.ods_events`, `${ns}.dead_letter`] }));
-    expect(meta.topics.map((t) => [t.name, t.partitions.length]).sort()).toEqual([[`${ns}.dead_letter`, 1], [`${ns}.ods_binlog`, 3], [`${ns}.ods_events`, 4]]);
+    expect(meta.topics.map((t) => [t.name, t.partitions.length]).sort()).toEqual([[`${ns}.dead_letter`, 3], [`${ns}.ods_binlog`, 3], [`${ns}.ods_events`, 4]]);
     const ttl = await query<{ name: string; engine_full: string }>(client, "SELECT name, engine_full FROM system.tables WHERE database = {ns:String} AND name LIKE 'dwd_%' ORDER BY name", { ns });
     expect(ttl.map((t) => [t.name, /TTL (.*?) SETTINGS/.exec(t.engine_full)?.[1]])).toEqual([
       ['dwd_ad_event', 'toDate(ts) + toIntervalDay(30)'],
