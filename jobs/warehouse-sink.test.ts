@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SinkRecord } from '../connectors/clickhouse/sink.js';
 import { warehouseSink } from './warehouse-sink.js';
 
-const record = (topic: string, value: string | null): SinkRecord => ({ topic, partition: 0, offset: '4', key: null, value: value === null ? null : Buffer.from(value) });
+const record = (topic: string, value: string | null): SinkRecord => ({ topic, partition: 0, offset: '4', key: null, value: value === null ? null : Buffer.from(value), headers: {} });
 
 describe('warehouseSink', () => {
   const spec = warehouseSink('ns');

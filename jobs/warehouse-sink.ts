@@ -10,6 +10,27 @@
 import type { RtdwConfig } from '../schemas/config.js';
 import { SINK_TABLE_TOPICS, topicName } from '../schemas/topics.js';
 import type { SinkRecord, SinkSpec, TransformResult } from '../connectors/clickhouse/sink.js';
+import { WATERMARK_HEADER } from './runtime/watermark-marker.js';
+import { MarkerProgress, PROGRESS_TABLE } from './pipeline/published-progress.js';
+
+/** A topic whose records are followed by the watermark markers of the stage tasks that write it. */
+export interface MarkedTopic {
+  /** the job name in pipeline_progress */
+  job: string;
+  partitions: number;
+  /** the watermark producers ("<stage>/<partition>") writing into the topic */
+  producers: readonly string[];
+}
+
+/** A watermark marker → the progress row it makes (if the job's watermark moved), else a skip. */
+function markerRow(progress: MarkerProgress | undefined, record: SinkRecord, producer: string): TransformResult {
+  if (progress === undefined) return { skip: 'watermark marker' };
+  const body = JSON.parse(record.value?.toString('utf8') ?? 'null') as { watermark?: unknown; idle?: unknown } | null;
+  const watermark = body?.idle === true ? null : body?.watermark;
+  if (watermark !== null && (typeof watermark !== 'number' || !Number.isSafeInteger(watermark))) return { deadLetter: `malformed watermark marker from ${producer}` };
+  const row = progress.onMarker(record.partition, producer, watermark);
+  return row === undefined ? { skip: 'watermark marker' } : { rows: [row] };
+}
 
 export function tableRow(table: string, record: SinkRecord): TransformResult {
   if (record.value === null) return { skip: 'tombstone' };
@@ -23,21 +44,25 @@ export function tableRow(table: string, record: SinkRecord): TransformResult {
   return { rows: [{ table, row: row as Record<string, unknown> }] };
 }
 
-export function warehouseSink(namespace: string): SinkSpec {
+export function warehouseSink(namespace: string, marked: ReadonlyMap<string, MarkedTopic> = new Map()): SinkSpec {
   const tableOf = new Map<string, string>(SINK_TABLE_TOPICS.map((table) => [topicName(namespace, table), table]));
+  const progress = new Map([...marked].map(([topic, m]) => [topic, new MarkerProgress(m.job, m.partitions, m.producers)]));
   return {
     name: 'warehouse',
     groupId: `${namespace}-clickhouse-sink`,
     topics: [...tableOf.keys()],
     tables: [...SINK_TABLE_TOPICS],
     deadLetterTopic: topicName(namespace, 'dead_letter'),
+    insertLast: [PROGRESS_TABLE],
     transform: (record) => {
+      const producer = record.headers[WATERMARK_HEADER];
+      if (producer !== undefined) return markerRow(progress.get(record.topic), record, producer);
       const table = tableOf.get(record.topic);
       return table === undefined ? { deadLetter: `no table for topic ${record.topic}` } : tableRow(table, record);
     },
   };
 }
 
-export function warehouseSinkFor(config: RtdwConfig): SinkSpec {
-  return warehouseSink(config.pipeline.namespace);
+export function warehouseSinkFor(config: RtdwConfig, marked: ReadonlyMap<string, MarkedTopic>): SinkSpec {
+  return warehouseSink(config.pipeline.namespace, marked);
 }

@@ -22,6 +22,8 @@ export const INSERT_SETTINGS: ClickHouseSettings = {
   insert_deduplicate: 1,
   input_format_skip_unknown_fields: 0,
   date_time_input_format: 'basic',
+  // A snapshot or a catch-up carries rows of many days at once; ClickHouse's default refuses more than 100 day partitions per block.
+  max_partitions_per_insert_block: '1000',
 };
 
 /** A client for `database` (the pipeline's by default); close it when done. */

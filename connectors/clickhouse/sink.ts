@@ -33,6 +33,8 @@ export interface SinkRecord {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** Kafka headers, as text (e.g. the stream runtime's watermark markers) */
+  headers: Readonly<Record<string, string>>;
 }
 
 export interface TableRow {
@@ -57,6 +59,11 @@ export interface SinkSpec {
   tables: string[];
   deadLetterTopic: string;
   transform(record: SinkRecord): TransformResult;
+  /**
+   * Tables inserted after all others in a flush: rows that vouch for the rows before them (e.g.
+   * pipeline_progress), so a reader never sees them ahead of the data.
+   */
+  insertLast?: readonly string[];
 }
 
 /** What a dead-letter record holds (JSON), as the stream runtime's dead letters do, plus where the record came from. */
@@ -346,7 +353,9 @@ export class ClickHouseSink {
     const ranges = [...taken.ranges.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
     const checkpoint = ranges.map((r) => `${r.topic}/${r.partition}:${r.first}-${r.next}`).join(',');
     const deadLetters = [...taken.deadLetters];
-    for (const [table, buffer] of taken.tables) {
+    const last = new Set(this.spec.insertLast ?? []);
+    const tables = [...taken.tables].sort(([a], [b]) => Number(last.has(a)) - Number(last.has(b)));
+    for (const [table, buffer] of tables) {
       const token = createHash('sha256').update(`${table}|${checkpoint}`).digest('hex').slice(0, 32);
       for (const refused of await this.insert(table, buffer.lines, buffer.sources, token)) deadLetters.push(refused);
     }
@@ -464,7 +473,12 @@ async function drain(stream: Readable): Promise<void> {
 }
 
 function toRecord(topic: string, partition: number, message: KafkaMessage): SinkRecord {
-  return { topic, partition, offset: message.offset, key: message.key, value: message.value };
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) headers[name] = first.toString();
+  }
+  return { topic, partition, offset: message.offset, key: message.key, value: message.value, headers };
 }
 
 /** The column types of `tables` in `database`, from system.columns; a missing table is an error that names it. */

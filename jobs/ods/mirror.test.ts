@@ -28,7 +28,7 @@ function message(type: CanalFlatMessage['type'], data: CanalRow[] | null, extra:
 
 function record(value: unknown, offset: string, key: string | null = null): SinkRecord {
   const bytes = value === null ? null : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
-  return { topic: 'ns.ods_binlog', partition: 0, offset, key: key === null ? null : Buffer.from(key), value: bytes };
+  return { topic: 'ns.ods_binlog', partition: 0, offset, key: key === null ? null : Buffer.from(key), value: bytes, headers: {} };
 }
 
 const mirror = (r: SinkRecord) => mirrorRecord(r, 'shop');

@@ -33,6 +33,7 @@ import { SOURCE_TABLES } from '../../schemas/events.js';
 import { topicName } from '../../schemas/topics.js';
 import type { CanalFlatMessage, CanalRow } from '../../connectors/mysql-binlog/canal/flat-message.js';
 import type { SinkRecord, SinkSpec, TableRow, TransformResult } from '../../connectors/clickhouse/sink.js';
+import { EventTimeProgress, PROGRESS_TABLE } from '../pipeline/published-progress.js';
 
 /** Rows per message the version leaves room for: a Canal message holds one rows event's rows of one partition. */
 const ROWS_PER_MESSAGE = 65_536n;
@@ -44,6 +45,8 @@ export interface OdsMirrorOptions {
   sourceDatabase: string;
   /** the CDC topic; `<ns>.ods_binlog` by default */
   topic?: string;
+  /** the topic's partitions: given, the mirror publishes its progress as job `ods` in pipeline_progress */
+  partitions?: number;
 }
 
 export function odsTable(table: string): string {
@@ -79,8 +82,11 @@ export function mirrorRows(message: CanalFlatMessage, offset: string, keyed: boo
   return rows;
 }
 
-/** One Kafka record of the Canal topic → its ODS rows, a skip or a dead letter. */
-export function mirrorRecord(record: SinkRecord, sourceDatabase: string): TransformResult {
+/**
+ * One Kafka record of the Canal topic → its ODS rows, a skip or a dead letter. `onMirrored` hears
+ * the binlog time (es) of each message whose rows are mirrored.
+ */
+export function mirrorRecord(record: SinkRecord, sourceDatabase: string, onMirrored?: (es: number) => void): TransformResult {
   // A tombstone keeps a compacted topic clean after a key's DELETE; the DELETE itself carried the row.
   if (record.value === null) return { skip: 'tombstone' };
   let message: CanalFlatMessage;
@@ -95,23 +101,33 @@ export function mirrorRecord(record: SinkRecord, sourceDatabase: string): Transf
   if (message.isDdl) return { skip: 'ddl' };
   if (!ROW_TYPES.has(message.type)) return { skip: `${message.type.toLowerCase()} message` };
   const rows = mirrorRows(message, record.offset, record.key !== null, sourceDatabase);
-  return typeof rows === 'string' ? { deadLetter: rows } : { rows };
+  if (typeof rows === 'string') return { deadLetter: rows };
+  if (typeof message.es === 'number') onMirrored?.(message.es);
+  return { rows };
 }
 
 /** The sink spec of the mirror: group `<ns>-ods-mirror`, dead letters to `<ns>.dead_letter`. */
 export function odsMirror(options: OdsMirrorOptions): SinkSpec {
+  const progress = options.partitions === undefined ? undefined : new EventTimeProgress('ods', options.partitions);
   return {
     name: 'ods-mirror',
     groupId: `${options.namespace}-ods-mirror`,
     topics: [options.topic ?? topicName(options.namespace, 'ods_binlog')],
-    tables: SOURCE_TABLES.map(odsTable),
+    tables: progress === undefined ? SOURCE_TABLES.map(odsTable) : [...SOURCE_TABLES.map(odsTable), PROGRESS_TABLE],
     deadLetterTopic: topicName(options.namespace, 'dead_letter'),
-    transform: (record) => mirrorRecord(record, options.sourceDatabase),
+    insertLast: [PROGRESS_TABLE],
+    transform: (record) => {
+      let progressRow: TableRow | undefined;
+      const result = mirrorRecord(record, options.sourceDatabase, (es) => {
+        progressRow = progress?.onEventTime(record.partition, es);
+      });
+      return progressRow !== undefined && 'rows' in result ? { rows: [...result.rows, progressRow] } : result;
+    },
   };
 }
 
 /** The mirror of the pipeline's source database, reading the topic the CDC writes (CDC_TOPIC). */
 export function odsMirrorFor(config: RtdwConfig, env: Record<string, string | undefined> = process.env): SinkSpec {
-  const topic = loadCdcOptions(config.mysql.database, env).topic;
-  return odsMirror({ namespace: config.pipeline.namespace, sourceDatabase: config.mysql.database, topic });
+  const cdc = loadCdcOptions(config.mysql.database, env);
+  return odsMirror({ namespace: config.pipeline.namespace, sourceDatabase: config.mysql.database, topic: cdc.topic, partitions: cdc.partitions });
 }

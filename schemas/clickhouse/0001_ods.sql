@@ -5,7 +5,8 @@
 -- value unchanged (a DATETIME has no zone; pinning UTC means no server zone or DST gap can shift it;
 -- the instant is toDateTime64(toString(col), 3, '<RTDW_TIMEZONE>')).
 -- _version grows with the binlog order of each primary key (see jobs/ods/mirror.ts); a DELETE is the
--- deleted row with _is_deleted = 1. Tables with a time column are partitioned by its day; FINAL merges
+-- deleted row with _is_deleted = 1. Tables with a time column are partitioned by its day (users, a
+-- dimension whose sign-ups span years, by month); FINAL merges
 -- across partitions, so an update that moves a row to another day is still read correctly.
 -- The deduplication window makes a retried insert with the same insert_deduplication_token a no-op.
 
@@ -32,7 +33,7 @@ CREATE TABLE IF NOT EXISTS {{database}}.ods_users
     _is_deleted UInt8
 )
 ENGINE = ReplacingMergeTree(_version, _is_deleted)
-PARTITION BY toYYYYMMDD(created_at)
+PARTITION BY toYYYYMM(created_at)
 ORDER BY id
 SETTINGS non_replicated_deduplication_window = 1000;
 
