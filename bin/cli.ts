@@ -273,7 +273,8 @@ program
     const { runRedisSink } = await import('../connectors/redis/main.js');
     const { pipelineSettings } = await import('../connectors/generator/options.js');
     try {
-      await runRedisSink(config(), pipelineSettings().namespace);
+      const c = config();
+      await runRedisSink(c, pipelineSettings(c).namespace);
     } catch (err) {
       say(`rtdw redis-sink: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = err instanceof ConfigError ? 2 : 1;
@@ -287,7 +288,8 @@ program
     const { runScreen } = await import('../connectors/screen/main.js');
     const { pipelineSettings } = await import('../connectors/generator/options.js');
     try {
-      await runScreen(config(), pipelineSettings(), (url) => say(`rtdw screen: serving ${url}`));
+      const c = config();
+      await runScreen(c, pipelineSettings(c), (url) => say(`rtdw screen: serving ${url}`));
     } catch (err) {
       say(`rtdw screen: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = err instanceof ConfigError ? 2 : 1;
