@@ -118,3 +118,14 @@ export {
   ClickBlacklist,
 } from './click-blacklist.js';
 export { type ClickCount, type Mark, countClick, trimTail } from './click-count.js';
+export {
+  type SavedTumblingWindow,
+  type TumblingAssigner,
+  type TumblingWindowOptions,
+  type TumblingWindowSnapshot,
+  TumblingWindowOperator,
+  calendarDays,
+  fixedWindows,
+} from './tumbling-window.js';
+export { type ChangelogNormalizeOptions, type ChangelogNormalizeSnapshot, type NormalizeOutput, type SavedNormalizedKey, ChangelogNormalize } from './changelog-normalize.js';
+export { type GatherOutput, type SavedGatherEntry, type WindowGatherOptions, type WindowGatherSnapshot, WindowGather } from './window-gather.js';

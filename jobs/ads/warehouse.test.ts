@@ -1,0 +1,76 @@
+/**
+ * The warehouse job's stages in memory over the fixed scenario of test/warehouse/ads-scenario.ts: every
+ * ADS table, folded as ClickHouse FINAL folds it (the highest _version per key, deleted keys dropped),
+ * and every screen hash, folded as the Redis sink applies the records, equal the model's SQL over the
+ * final source rows and the deduplicated events.
+ */
+import { describe, expect, it } from 'vitest';
+import { InMemoryJob } from '../../test/support/in-memory-job.js';
+import {
+  ALLOWED_LATENESS_MS,
+  BLACKLIST_CLICKS,
+  OUT_OF_ORDERNESS_MS,
+  PARTITIONS,
+  RETENTION_MS,
+  ZONE,
+  expected,
+  scenario,
+} from '../../test/warehouse/ads-scenario.js';
+import { PIPELINE_DEFAULTS, type DwdJobOptions } from '../dwd/options.js';
+import { warehouseJob } from '../warehouse.js';
+import { adsTopics } from './context.js';
+import { TABLE_KEYS, foldScreens, foldTable } from '../../test/warehouse/ads-fold.js';
+
+const namespace = 'wh';
+const topics = adsTopics(namespace);
+const options: DwdJobOptions = {
+  ...PIPELINE_DEFAULTS,
+  namespace,
+  timeZone: ZONE,
+  outOfOrdernessMs: OUT_OF_ORDERNESS_MS,
+  stateRetentionMs: RETENTION_MS,
+  allowedLatenessMs: ALLOWED_LATENESS_MS,
+  blacklistClicks: BLACKLIST_CLICKS,
+  partitions: PARTITIONS,
+};
+
+const sortRows = (rows: readonly Record<string, unknown>[]): string[] => rows.map((r) => JSON.stringify(r)).sort();
+
+describe('warehouse job in memory', () => {
+  const s = scenario();
+  const want = expected(s);
+  const job = new InMemoryJob(warehouseJob(options), { [topics.odsBinlog]: PARTITIONS, [topics.odsEvents]: PARTITIONS });
+  for (const input of s.inputs) job.send(input.topic === 'binlog' ? topics.odsBinlog : topics.odsEvents, input.record.partition, input.record.key, input.record.value);
+
+  for (const table of Object.keys(TABLE_KEYS) as Array<keyof typeof TABLE_KEYS>) {
+    it(`${table} equals SQL over the source rows and events`, () => {
+      const rows = want.tables[table];
+      if (rows === undefined) return;
+      expect(rows.length).toBeGreaterThan(0);
+      expect(sortRows(foldTable(job.values(topics.tables[table]) as Array<Record<string, unknown>>, TABLE_KEYS[table]))).toEqual(sortRows(rows));
+    });
+  }
+
+  it('every screen hash equals the model', () => {
+    const got = foldScreens(job.values(topics.redis) as Array<Record<string, unknown>>);
+    const kinds = new Set([...want.screens.keys()].map((k) => k.split(':')[0]));
+    const relevant = new Map([...got].filter(([k]) => kinds.has(k.split(':')[0])));
+    expect(Object.fromEntries([...relevant].map(([k, h]) => [k, Object.fromEntries([...h].sort())]))).toEqual(
+      Object.fromEntries([...want.screens].map(([k, h]) => [k, Object.fromEntries([...h].sort())])),
+    );
+  });
+
+  it('corrections reached closed windows: rows were written again and deleted', () => {
+    const rows = job.values(topics.tables.ads_order_city_1h) as Array<Record<string, unknown>>;
+    expect(rows.filter((r) => r._is_deleted === 1).length).toBeGreaterThan(0);
+    const writes = new Map<string, number>();
+    for (const r of rows) writes.set(JSON.stringify([r.window_start, r.province, r.city]), (writes.get(JSON.stringify([r.window_start, r.province, r.city])) ?? 0) + 1);
+    expect(Math.max(...writes.values())).toBeGreaterThan(1);
+  });
+
+  it('sends nothing to the dead-letter topic but the unknown-area event, and the order past the retention to late_changes', () => {
+    const reasons = (job.values(topics.deadLetter) as Array<{ reason: string }>).map((d) => d.reason);
+    expect(reasons).toEqual([expect.stringContaining('unknown area_id 99')]);
+    expect((job.values(topics.lateChanges) as Array<Record<string, unknown>>).map((l) => l.order_id)).toEqual([s.lateOrder]);
+  });
+});
