@@ -5,6 +5,10 @@
  * each ADS figure is emitted once every source it depends on has passed its window. `rtdw run --jobs`
  * runs a subset of the stages per process (JobRunner's `only`).
  */
+import { adClickTrendJob } from './ads/ad-click-trend.js';
+import { adClicks1hJob } from './ads/ad-clicks-1h.js';
+import { adCtrJob } from './ads/ad-ctr.js';
+import { hotAdsJob } from './ads/hot-ads.js';
 import { orderCityJob } from './ads/order-city.js';
 import { orderPaymentJob } from './ads/order-payment.js';
 import { type AdsJob, adsContext } from './ads/context.js';
@@ -24,7 +28,7 @@ function forwardingInto(job: JobSpec, topic: string): StageSpec[] {
 
 export function warehouseJob(o: DwdJobOptions): JobSpec {
   const ctx = adsContext(o);
-  const jobs: AdsJob[] = [orderCityJob(ctx), orderPaymentJob(ctx)];
+  const jobs: AdsJob[] = [orderCityJob(ctx), orderPaymentJob(ctx), adClicks1hJob(ctx), adClickTrendJob(ctx), hotAdsJob(ctx), adCtrJob(ctx)];
   const orderFeeds = jobs.flatMap((j) => (j.orders === undefined ? [] : [j.orders]));
   const eventFeeds = jobs.flatMap((j) => (j.events === undefined ? [] : [j.events]));
   return {

@@ -16,6 +16,7 @@ import {
   expected,
   scenario,
 } from '../../test/warehouse/ads-scenario.js';
+import { adEventJob } from '../dwd/ad-event.js';
 import { PIPELINE_DEFAULTS, type DwdJobOptions } from '../dwd/options.js';
 import { warehouseJob } from '../warehouse.js';
 import { adsTopics } from './context.js';
@@ -66,6 +67,13 @@ describe('warehouse job in memory', () => {
     const writes = new Map<string, number>();
     for (const r of rows) writes.set(JSON.stringify([r.window_start, r.province, r.city]), (writes.get(JSON.stringify([r.window_start, r.province, r.city])) ?? 0) + 1);
     expect(Math.max(...writes.values())).toBeGreaterThan(1);
+  });
+
+  it('the scenario flips a click: the bot\'s 5th click is counted, then taken back by a late click within the lateness', () => {
+    const dwd = new InMemoryJob(adEventJob(options), { [topics.odsBinlog]: PARTITIONS, [topics.odsEvents]: PARTITIONS });
+    for (const input of s.inputs) dwd.send(input.topic === 'binlog' ? topics.odsBinlog : topics.odsEvents, input.record.partition, input.record.key, input.record.value);
+    const bot4 = (dwd.values(topics.dwdAdEvent) as Array<{ event_id: string; counted: number }>).filter((e) => e.event_id === 'bot4').map((e) => e.counted);
+    expect(bot4).toEqual([1, 0]);
   });
 
   it('sends nothing to the dead-letter topic but the unknown-area event, and the order past the retention to late_changes', () => {

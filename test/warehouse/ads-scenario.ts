@@ -193,9 +193,9 @@ export function scenario(): Scenario {
   }
   // an unknown area: dead-lettered
   emit(make('nowhere', 'ad_click', T0 + 30 * MINUTE, 8, 99, 1), T0 + 30 * MINUTE);
-  // the bot: 8 clicks on ad 1 every 80 s across midnight (16:00 UTC), crossing the threshold at the 6th;
-  // its 5th click is on channel mini, the others on app
-  const B0 = Date.UTC(2026, 0, 1, 15, 57);
+  // the bot: 8 clicks on ad 1 every 80 s from 23:40 local, crossing the threshold at the 6th; its 5th
+  // click is on channel mini, the others on app
+  const B0 = Date.UTC(2026, 0, 1, 15, 40);
   for (let k = 0; k < 8; k++) {
     const e = make(`bot${k}`, 'ad_click', B0 + k * 80 * SECOND, BOT, 1, 1, k === 4 ? 'mini' : 'app');
     events.push(e);
@@ -378,6 +378,43 @@ export function expected(s: Scenario): Expected {
     const [start, province] = JSON.parse(key) as [number, string];
     const paid = list.filter((o) => o.paidCents !== null);
     return { window_start: dateTime(start), province, orders: list.length, paid_orders: paid.length, paid_amount: money(paid.reduce((a, o) => a + (o.paidCents as number), 0)) };
+  });
+
+  // ads_ad_clicks_1h: HOP over ts, counted clicks per ad
+  tables.ads_ad_clicks_1h = [...groupBy(clicks.flatMap((c) => hopStarts(c.ts).map((start) => ({ start, c }))), ({ start, c }) => JSON.stringify([start, c.ad_id]))].map(([key, list]) => {
+    const [start, adId] = JSON.parse(key) as [number, number];
+    screen(`ad_clicks_1h:${start}`, String(adId), String(list.length));
+    return { window_start: dateTime(start), window_end: dateTime(start + HOUR), ad_id: adId, clicks: list.length };
+  });
+
+  // ads_ad_click_trend_1m: TUMBLE(1 min) per ad
+  tables.ads_ad_click_trend_1m = [...groupBy(clicks, (c) => JSON.stringify([floorTo(c.ts, MINUTE), c.ad_id]))].map(([key, list]) => {
+    const [minute, adId] = JSON.parse(key) as [number, number];
+    screen(`ad_click_trend_1m:${adId}`, String(minute), String(list.length));
+    return { minute: dateTime(minute), ad_id: adId, clicks: list.length };
+  });
+
+  // ads_hot_ads_daily: per day and province of the event's area, the top 3 ads by clicks desc, ad_id
+  tables.ads_hot_ads_daily = [];
+  for (const [key, list] of groupBy(clicks, (c) => JSON.stringify([day(c.ts), area(c.area_id).province]))) {
+    const [d, province] = JSON.parse(key) as [string, string];
+    const ranked = [...groupBy(list, (c) => String(c.ad_id))]
+      .map(([ad, l]) => ({ ad_id: Number(ad), clicks: l.length }))
+      .sort((a, b) => b.clicks - a.clicks || a.ad_id - b.ad_id)
+      .slice(0, 3)
+      .map((a, i) => ({ rank: i + 1, ...a }));
+    for (const a of ranked) tables.ads_hot_ads_daily.push({ day: d, province, ...a });
+    screen(`hot_ads_daily:${d}`, province, JSON.stringify(ranked));
+  }
+
+  // ads_ad_ctr_5m: impressions JOIN counted clicks per ad and 5-minute window
+  const impressions = groupBy(events.filter((e) => e.type === 'ad_impression'), (e) => JSON.stringify([floorTo(e.ts, 5 * MINUTE), e.ad_id]));
+  const windowClicks = groupBy(clicks, (c) => JSON.stringify([floorTo(c.ts, 5 * MINUTE), c.ad_id]));
+  tables.ads_ad_ctr_5m = [...impressions].flatMap(([key, list]) => {
+    const c = windowClicks.get(key);
+    if (c === undefined) return [];
+    const [start, adId] = JSON.parse(key) as [number, number];
+    return [{ window_start: dateTime(start), ad_id: adId, impressions: list.length, clicks: c.length }];
   });
 
   return { tables, screens };
