@@ -8,6 +8,8 @@
 import { adClickTrendJob } from './ads/ad-click-trend.js';
 import { adClicks1hJob } from './ads/ad-clicks-1h.js';
 import { adCtrJob } from './ads/ad-ctr.js';
+import { channelDailyJob } from './ads/channel-daily.js';
+import { dailyKpiJob } from './ads/daily-kpi.js';
 import { hotAdsJob } from './ads/hot-ads.js';
 import { orderCityJob } from './ads/order-city.js';
 import { orderPaymentJob } from './ads/order-payment.js';
@@ -28,7 +30,16 @@ function forwardingInto(job: JobSpec, topic: string): StageSpec[] {
 
 export function warehouseJob(o: DwdJobOptions): JobSpec {
   const ctx = adsContext(o);
-  const jobs: AdsJob[] = [orderCityJob(ctx), orderPaymentJob(ctx), adClicks1hJob(ctx), adClickTrendJob(ctx), hotAdsJob(ctx), adCtrJob(ctx)];
+  const jobs: AdsJob[] = [
+    orderCityJob(ctx),
+    orderPaymentJob(ctx),
+    adClicks1hJob(ctx),
+    adClickTrendJob(ctx),
+    hotAdsJob(ctx),
+    adCtrJob(ctx),
+    channelDailyJob(ctx),
+    dailyKpiJob(ctx, { sourceDatabase: o.sourceDatabase, outOfOrdernessMs: o.outOfOrdernessMs, idleTimeoutMs: o.idleTimeoutMs }),
+  ];
   const orderFeeds = jobs.flatMap((j) => (j.orders === undefined ? [] : [j.orders]));
   const eventFeeds = jobs.flatMap((j) => (j.events === undefined ? [] : [j.events]));
   return {

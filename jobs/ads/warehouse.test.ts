@@ -76,6 +76,19 @@ describe('warehouse job in memory', () => {
     expect(bot4).toEqual([1, 0]);
   });
 
+  it('the flip takes the bot\'s click and its order back from channel mini through the join', () => {
+    // without the stage summing the channel deltas, they are collected as they leave the join
+    const spec = warehouseJob(options);
+    const partial = new InMemoryJob({ ...spec, stages: spec.stages.filter((st) => st.name !== `${namespace}.ads_channel_daily.days`) }, { [topics.odsBinlog]: PARTITIONS, [topics.odsEvents]: PARTITIONS });
+    for (const input of s.inputs) partial.send(input.topic === 'binlog' ? topics.odsBinlog : topics.odsEvents, input.record.partition, input.record.key, input.record.value);
+    const mini = partial.outputs.filter((o) => o.topic === topics.internal('ads_channel_daily', 'days') && o.key === 'mini').map((o) => (JSON.parse(o.value as string) as { v: Array<{ v: Record<string, string> }> }).v[0]?.v);
+    const bot = (d: Record<string, string> | undefined): boolean => d?.amount === '990' || d?.amount === '-990';
+    expect(mini.filter(bot)).toEqual([
+      { amount: '990', orders: '1' },
+      { amount: '-990', clickers: '-1', clicks: '-1', orders: '-1' },
+    ]);
+  });
+
   it('sends nothing to the dead-letter topic but the unknown-area event, and the order past the retention to late_changes', () => {
     const reasons = (job.values(topics.deadLetter) as Array<{ reason: string }>).map((d) => d.reason);
     expect(reasons).toEqual([expect.stringContaining('unknown area_id 99')]);

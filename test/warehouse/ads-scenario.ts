@@ -66,7 +66,7 @@ export interface Input {
 export interface Scenario {
   db: SourceDb;
   inputs: Input[];
-  /** distinct events that reach dwd_ad_event */
+  /** distinct events that reach dwd_ad_event, but the flush events far ahead (whose day stays open) */
   events: Event[];
   /** events sent later than the allowed lateness */
   late: Event[];
@@ -218,8 +218,9 @@ export function scenario(): Scenario {
   const after = make('bot-ad2', 'ad_click', B0 + 600 * SECOND, BOT, 1, 2, 'web');
   events.push(after);
   emit(after, after.ts + 500, 1);
-  // the bot orders 10 minutes after its 5th click: attributed to app and web, to mini only until the flip
-  at(B0 + 320 * SECOND + 10 * MINUTE + 2 * SECOND, () => db.insertOrder({ id: 170, user: BOT, area: 5, amount: '9.90', status: 'created', created: B0 + 320 * SECOND + 10 * MINUTE }));
+  // the bot orders 10 s after its 5th click, before the flip: attributed to app and mini, then no longer
+  // to mini (a retraction through the join), and to web once the late click is in
+  at(B0 + 331 * SECOND, () => db.insertOrder({ id: 170, user: BOT, area: 5, amount: '9.90', status: 'created', created: B0 + 330 * SECOND }));
   // channel attribution bounds: a click exactly 1 h before the order counts, 1 ms more does not, one at the order's instant counts
   const created = T0 + 90 * MINUTE;
   at(created + SECOND, () => db.insertOrder({ id: 171, user: 41, area: 6, amount: '41.00', status: 'created', created }));
@@ -236,13 +237,10 @@ export function scenario(): Scenario {
     emit(e, ts + SECOND);
   }
 
-  // far ahead on every partition, so that every window has fired and been cleaned up
+  // far ahead on every partition, so that every window before has fired and been cleaned up (the
+  // flush's own day stays open: it is in no figure yet)
   const end = T0 + 10 * 24 * HOUR;
-  for (let p = 0; p < PARTITIONS; p++) {
-    const e = make(`flush${p}`, 'page_view', end, 1, 1, 0);
-    events.push(e);
-    eventInputs.push({ at: end, partition: p, value: JSON.stringify(e) });
-  }
+  for (let p = 0; p < PARTITIONS; p++) eventInputs.push({ at: end, partition: p, value: JSON.stringify(make(`flush${p}`, 'page_view', end, 1, 1, 0)) });
   actions.sort((a, b) => a.at - b.at);
   for (const a of actions) binlog(a.at, a.run);
   for (let p = 0; p < PARTITIONS; p++) inputs.push({ at: end, topic: 'binlog', record: { partition: p, key: null, value: flushMessage(end) } });
@@ -265,7 +263,6 @@ type Row = Record<string, unknown>;
 const dateTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 /** the Shanghai calendar day of an instant (no DST), and its first instant */
 const day = (ms: number): string => new Date(ms + ZONE_OFFSET).toISOString().slice(0, 10);
-const dayStart = (d: string): number => Date.parse(`${d}T00:00:00Z`) - ZONE_OFFSET;
 const cents = (text: string): number => Math.round(Number(text) * 100);
 const money = (c: number): string => `${c < 0 ? '-' : ''}${Math.floor(Math.abs(c) / 100)}.${String(Math.abs(c) % 100).padStart(2, '0')}`;
 const byCodePoint = (a: string, b: string): number => {
@@ -415,6 +412,63 @@ export function expected(s: Scenario): Expected {
     if (c === undefined) return [];
     const [start, adId] = JSON.parse(key) as [number, number];
     return [{ window_start: dateTime(start), ad_id: adId, impressions: list.length, clicks: c.length }];
+  });
+
+  // ads_channel_daily: counted clicks and their users per day and channel, and the counted orders of a user
+  // with a counted click in the channel within [created_at - 1 h, created_at], each once per channel
+  const channels = new Map<string, { clicks: number; clickers: Set<number>; orders: number; amount: number }>();
+  const channel = (d: string, c: string) => {
+    const id = JSON.stringify([d, c]);
+    const row = channels.get(id) ?? { clicks: 0, clickers: new Set<number>(), orders: 0, amount: 0 };
+    channels.set(id, row);
+    return row;
+  };
+  for (const c of clicks) {
+    const row = channel(day(c.ts), c.channel);
+    row.clicks += 1;
+    row.clickers.add(c.user_id as number);
+  }
+  for (const o of orders) {
+    const attributed = new Set(clicks.filter((c) => c.user_id === o.user && c.ts >= o.created - HOUR && c.ts <= o.created).map((c) => c.channel));
+    for (const c of attributed) {
+      const row = channel(day(o.created), c);
+      row.orders += 1;
+      row.amount += o.amountCents;
+    }
+  }
+  tables.ads_channel_daily = [...channels].map(([id, r]) => {
+    const [d, c] = JSON.parse(id) as [string, string];
+    return { day: d, channel: c, clicks: r.clicks, clickers: r.clickers.size, orders: r.orders, amount: money(r.amount) };
+  });
+
+  // ads_daily_kpi: page views, their distinct devices, ips and sessions; distinct users of every event and
+  // counted order; counted orders and their amount by created_at; success payments by paid_at
+  const kpis = new Map<string, { pv: number; uv: Set<string>; ip: Set<string>; vv: Set<string>; dau: Set<number>; orders: number; gmv: number; paid: number }>();
+  const kpi = (d: string) => {
+    const row = kpis.get(d) ?? { pv: 0, uv: new Set<string>(), ip: new Set<string>(), vv: new Set<string>(), dau: new Set<number>(), orders: 0, gmv: 0, paid: 0 };
+    kpis.set(d, row);
+    return row;
+  };
+  for (const e of events) {
+    const row = kpi(day(e.ts));
+    if (e.user_id !== null) row.dau.add(e.user_id);
+    if (e.type !== 'page_view') continue;
+    row.pv += 1;
+    row.uv.add(e.device_id);
+    row.ip.add(e.ip);
+    row.vv.add(e.session_id);
+  }
+  for (const o of orders) {
+    const row = kpi(day(o.created));
+    row.dau.add(o.user);
+    row.orders += 1;
+    row.gmv += o.amountCents;
+  }
+  for (const p of s.db.payments.values()) if (p.status === 'success') kpi(day(p.paid)).paid += cents(p.amount);
+  tables.ads_daily_kpi = [...kpis].map(([d, r]) => {
+    const row = { day: d, pv: r.pv, uv: r.uv.size, ip: r.ip.size, vv: r.vv.size, dau: r.dau.size, orders: r.orders, gmv: money(r.gmv), paid_gmv: money(r.paid) };
+    for (const [k, v] of Object.entries(row)) if (k !== 'day') screen(`daily_kpi:${d}`, k, String(v));
+    return row;
   });
 
   return { tables, screens };
