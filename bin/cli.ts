@@ -68,6 +68,59 @@ stack
     say('stack reset: services stopped, data removed');
   });
 
+program
+  .command('setup')
+  .description('create the source tables, the Kafka topics, the ClickHouse database and its migrations (idempotent)')
+  .action(async () => {
+    const { setup } = await import('../jobs/setup.js');
+    try {
+      await setup(config(), (line) => console.log(line));
+    } catch (err) {
+      say(`rtdw setup: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command('run')
+  .description('run the pipeline (CDC, ODS mirror, stream jobs, sinks) until SIGINT/SIGTERM, then stop cleanly; --jobs runs a subset')
+  .option('--jobs <parts>', 'comma-separated parts: cdc, ods, dwd, clickhouse (default: all); run several processes of a part to share its partitions')
+  .option('--progress', 'draw the live progress view on the terminal')
+  .action(async (o: { jobs?: string; progress?: boolean }) => {
+    const c = config();
+    const { parsePartNames } = await import('../jobs/pipeline/parts.js');
+    const { runPipeline } = await import('../jobs/pipeline/run.js');
+    let parts: ReturnType<typeof parsePartNames>;
+    try {
+      parts = parsePartNames(o.jobs);
+    } catch (err) {
+      say(`rtdw run: ${(err as Error).message}`);
+      process.exit(2);
+    }
+    try {
+      await runPipeline(c, { parts, ...(o.progress === true ? { progressEveryMs: 2000 } : {}) });
+    } catch (err) {
+      say(`rtdw run: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command('start')
+  .description('npm start: stack up, setup, generated traffic and the whole pipeline with a live progress view, until Ctrl-C')
+  .option('--rate <n>', 'generated source rows + events per second', '300')
+  .option('--seed <s>', 'generator seed', '1')
+  .action(async (o: { rate: string; seed: string }) => {
+    const c = config();
+    const { startDemo } = await import('../jobs/pipeline/start.js');
+    try {
+      await startDemo(c, { rate: o.rate, seed: o.seed }, say);
+    } catch (err) {
+      say(`rtdw start: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
+  });
+
 const cdc = program.command('cdc').description('MySQL binlog → Canal flat messages → Kafka (exactly once); options in CDC_* variables');
 
 cdc
@@ -93,11 +146,27 @@ cdc
 
 cdc
   .command('reset')
-  .description('forget the committed position: the next run snapshots again (CDC_SNAPSHOT=initial) or starts at the end (never)')
+  .description('forget the committed position and snapshot requests: the next run snapshots again (CDC_SNAPSHOT=initial) or starts at the end (never)')
   .action(async () => {
     const { resetPosition } = await import('../connectors/mysql-binlog/main.js');
     await resetPosition(config());
     say('cdc position cleared');
+  });
+
+cdc
+  .command('snapshot')
+  .description('snapshot tables again while the connector streams (table or database.table); a stopped connector does it when it starts')
+  .argument('<tables...>', 'tables to snapshot')
+  .action(async (tables: string[]) => {
+    const { requestSnapshot, SnapshotRequestError } = await import('../connectors/mysql-binlog/main.js');
+    try {
+      const sent = await requestSnapshot(config(), tables);
+      say(`snapshot of ${sent.tables.join(', ')} requested (${sent.topic} offset ${sent.offset})`);
+    } catch (err) {
+      if (!(err instanceof SnapshotRequestError)) throw err;
+      say(`rtdw cdc snapshot: ${err.message}`);
+      process.exitCode = 1;
+    }
   });
 
 const jobs = program.command('jobs').description('stream jobs on Kafka (exactly-once, event time)');
@@ -195,6 +264,34 @@ program
   .action(async (o: import('../jobs/reconcile/command.js').CommandFlags) => {
     const { reconcileCommand } = await import('../jobs/reconcile/command.js');
     process.exitCode = await reconcileCommand(config(), o, say);
+  });
+
+program
+  .command('redis-sink')
+  .description('window results on Kafka → Redis screen keys (README "Redis layout"); options in RTDW_REDIS_* variables')
+  .action(async () => {
+    const { runRedisSink } = await import('../connectors/redis/main.js');
+    const { pipelineSettings } = await import('../connectors/generator/options.js');
+    try {
+      await runRedisSink(config(), pipelineSettings().namespace);
+    } catch (err) {
+      say(`rtdw redis-sink: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = err instanceof ConfigError ? 2 : 1;
+    }
+  });
+
+program
+  .command('screen')
+  .description('the live screen: a read-only web page of the Redis figures, pushed as they change (README "Live screen"); RTDW_SCREEN_* variables')
+  .action(async () => {
+    const { runScreen } = await import('../connectors/screen/main.js');
+    const { pipelineSettings } = await import('../connectors/generator/options.js');
+    try {
+      await runScreen(config(), pipelineSettings(), (url) => say(`rtdw screen: serving ${url}`));
+    } catch (err) {
+      say(`rtdw screen: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = err instanceof ConfigError ? 2 : 1;
+    }
   });
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cdcEnvSchema } from '../connectors/mysql-binlog/config.js';
+import { cdcEnvSchema, loadCdcOptions } from '../connectors/mysql-binlog/config.js';
+import { redisSinkEnvSchema } from '../connectors/redis/config.js';
+import { screenEnvSchema } from '../connectors/screen/config.js';
 import { ConfigError, envSchema, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
@@ -48,9 +50,44 @@ describe('loadConfig', () => {
     expect(c.mysql.password).toBe('');
   });
 
+  it('has pipeline defaults, and a namespace that names the ClickHouse database unless it is set', () => {
+    expect(loadConfig({}).pipeline).toEqual({
+      namespace: 'rtdw',
+      timezone: 'UTC',
+      outOfOrdernessMs: 5000,
+      idleTimeoutMs: 10_000,
+      stateRetentionMs: 172_800_000,
+      allowedLatenessMs: 60_000,
+      blacklistClicks: 100,
+      detailTtlDays: 30,
+      redisTtlSeconds: 172_800,
+    });
+    expect(loadConfig({ RTDW_NAMESPACE: 'team_b' }).clickhouse.database).toBe('team_b');
+    expect(loadConfig({ RTDW_NAMESPACE: 'team_b', CLICKHOUSE_DATABASE: 'bi' }).clickhouse.database).toBe('bi');
+    expect(loadConfig({ RTDW_TIMEZONE: 'asia/shanghai', RTDW_BLACKLIST_CLICKS: '5' }).pipeline).toMatchObject({ timezone: 'Asia/Shanghai', blacklistClicks: 5 });
+  });
+
+  it('refuses a namespace that is not an identifier, and a time zone that is not an IANA name', () => {
+    for (const env of [{ RTDW_NAMESPACE: 'a-b' }, { RTDW_NAMESPACE: 'a.b' }, { RTDW_TIMEZONE: 'Mars/Olympus' }, { RTDW_TIMEZONE: '+08:00' }, { RTDW_IDLE_TIMEOUT_MS: '0' }]) {
+      expect(() => loadConfig(env)).toThrow(Object.keys(env)[0]);
+    }
+  });
+
+  it('derives the CDC defaults from the namespace, unless they are set', () => {
+    expect(loadCdcOptions('shop', { RTDW_NAMESPACE: 'team_b' })).toMatchObject({
+      name: 'team_b-cdc',
+      topic: 'team_b.ods_binlog',
+      positionsTopic: 'team_b.cdc_positions',
+      deadLetterTopic: 'team_b.cdc_dead_letter',
+    });
+    expect(loadCdcOptions('shop', {})).toMatchObject({ name: 'rtdw-cdc', topic: 'rtdw.ods_binlog' });
+    expect(loadCdcOptions('shop', { RTDW_NAMESPACE: 'team_b', CDC_NAME: 'mine', CDC_TOPIC: 'raw' })).toMatchObject({ name: 'mine', topic: 'raw', positionsTopic: 'team_b.cdc_positions' });
+    expect(() => loadCdcOptions('shop', { RTDW_NAMESPACE: 'a b' })).toThrow(/RTDW_NAMESPACE: letters, digits and _ only/);
+  });
+
   it('documents every variable, and only real ones, in the README tables', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const documented = [...readme.matchAll(/^\| (`[A-Z_]+`(?: \/ `[A-Z_]+`)*) \|/gm)].flatMap((m) => [...(m[1] ?? '').matchAll(/`([A-Z_]+)`/g)].map((n) => n[1]));
-    expect(documented.sort()).toEqual([...Object.keys(envSchema.shape), ...Object.keys(cdcEnvSchema.shape)].sort());
+    expect(documented.sort()).toEqual([...Object.keys(envSchema.shape), ...Object.keys(cdcEnvSchema.shape), ...Object.keys(redisSinkEnvSchema.shape), ...Object.keys(screenEnvSchema.shape)].sort());
   });
 });

@@ -6,6 +6,20 @@ import { z } from 'zod';
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const identifier = z.string().regex(/^\w+$/, 'letters, digits and _ only');
+
+/** An IANA zone name the runtime knows (Intl), e.g. UTC or Asia/Shanghai; returned in its canonical spelling. */
+function canonicalTimeZone(name: string): string | undefined {
+  // Intl also takes offsets such as +08:00, which are not zone names (and have no DST rules).
+  if (!/^[A-Za-z][\w+\-/]*$/.test(name)) return undefined;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
 const hostPort = z
   .string()
   .regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
@@ -20,6 +34,20 @@ export const envSchema = z.object({
   RTDW_CACHE_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_PORT: port.optional(),
+
+  RTDW_NAMESPACE: identifier.default('rtdw'),
+  RTDW_TIMEZONE: z
+    .string()
+    .default('UTC')
+    .refine((name) => canonicalTimeZone(name) !== undefined, 'expected an IANA time zone name, e.g. UTC or Asia/Shanghai')
+    .transform((name) => canonicalTimeZone(name) ?? name),
+  RTDW_OUT_OF_ORDERNESS_MS: nonNegativeInt.default(5000),
+  RTDW_IDLE_TIMEOUT_MS: positiveInt.default(10_000),
+  RTDW_STATE_RETENTION_MS: positiveInt.default(172_800_000),
+  RTDW_ALLOWED_LATENESS_MS: nonNegativeInt.default(60_000),
+  RTDW_BLACKLIST_CLICKS: positiveInt.default(100),
+  RTDW_DETAIL_TTL_DAYS: positiveInt.default(30),
+  RTDW_REDIS_TTL_S: positiveInt.default(172_800),
 
   MYSQL_HOST: z.string().min(1).default('127.0.0.1'),
   MYSQL_PORT: port.default(3307),
@@ -43,7 +71,10 @@ export const envSchema = z.object({
   CLICKHOUSE_URL: z.string().url().refine((u) => /^https?:/.test(u), 'expected http:// or https://').default('http://127.0.0.1:8123'),
   CLICKHOUSE_USER: z.string().min(1).default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
-  CLICKHOUSE_DATABASE: z.string().regex(/^\w+$/, 'letters, digits and _ only').default('rtdw'),
+  /** Defaults to RTDW_NAMESPACE. */
+  CLICKHOUSE_DATABASE: identifier.optional(),
+  CLICKHOUSE_BATCH_ROWS: positiveInt.default(20_000),
+  CLICKHOUSE_FLUSH_MS: positiveInt.default(500),
 });
 
 export type EnvInput = z.input<typeof envSchema>;
@@ -65,7 +96,28 @@ export interface RtdwConfig {
   };
   kafka: { brokers: string[]; clientId: string };
   redis: { url: string };
-  clickhouse: { url: string; user: string; password: string; database: string };
+  clickhouse: {
+    url: string;
+    user: string;
+    password: string;
+    database: string;
+    /** the sink inserts when this many rows wait, or when the oldest has waited flushMs */
+    batchRows: number;
+    flushMs: number;
+  };
+  pipeline: {
+    /** prefixes Kafka topics `<ns>.<name>`, consumer groups, transactional ids, Redis keys `<ns>:`; the ClickHouse database by default */
+    namespace: string;
+    /** IANA zone of the source's DATETIME values and of calendar days */
+    timezone: string;
+    outOfOrdernessMs: number;
+    idleTimeoutMs: number;
+    stateRetentionMs: number;
+    allowedLatenessMs: number;
+    blacklistClicks: number;
+    detailTtlDays: number;
+    redisTtlSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -75,12 +127,23 @@ export class ConfigError extends Error {
   }
 }
 
+function problems(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+}
+
+/** RTDW_NAMESPACE alone, validated like loadConfig does: for option sets whose defaults follow it (CDC_*). */
+export function loadNamespace(env: Record<string, string | undefined> = process.env): string {
+  const parsed = envSchema.shape.RTDW_NAMESPACE.safeParse(env.RTDW_NAMESPACE === '' ? undefined : env.RTDW_NAMESPACE);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `RTDW_NAMESPACE: ${i.message}`));
+  return parsed.data;
+}
+
 /** Validates the environment; throws a ConfigError naming every bad variable (values are never echoed: they may be secrets). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): RtdwConfig {
   const known = Object.fromEntries(Object.keys(envSchema.shape).map((k) => [k, env[k] === '' && !k.endsWith('PASSWORD') ? undefined : env[k]]));
   const parsed = envSchema.safeParse(known);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+    throw new ConfigError(problems(parsed.error));
   }
   const e = parsed.data;
   return {
@@ -99,6 +162,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
     redis: { url: e.REDIS_URL },
-    clickhouse: { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE },
+    clickhouse: {
+      url: e.CLICKHOUSE_URL,
+      user: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE ?? e.RTDW_NAMESPACE,
+      batchRows: e.CLICKHOUSE_BATCH_ROWS,
+      flushMs: e.CLICKHOUSE_FLUSH_MS,
+    },
+    pipeline: {
+      namespace: e.RTDW_NAMESPACE,
+      timezone: e.RTDW_TIMEZONE,
+      outOfOrdernessMs: e.RTDW_OUT_OF_ORDERNESS_MS,
+      idleTimeoutMs: e.RTDW_IDLE_TIMEOUT_MS,
+      stateRetentionMs: e.RTDW_STATE_RETENTION_MS,
+      allowedLatenessMs: e.RTDW_ALLOWED_LATENESS_MS,
+      blacklistClicks: e.RTDW_BLACKLIST_CLICKS,
+      detailTtlDays: e.RTDW_DETAIL_TTL_DAYS,
+      redisTtlSeconds: e.RTDW_REDIS_TTL_S,
+    },
   };
 }

@@ -1,6 +1,7 @@
 /** `rtdw cdc` options: Canal's instance/MQ options under CDC_* environment variables, validated at start. */
 import { z } from 'zod';
-import { ConfigError } from '../../schemas/config.js';
+import { ConfigError, loadNamespace } from '../../schemas/config.js';
+import { topicName } from '../../schemas/topics.js';
 import { parseTimeZone } from './canal/time-zone.js';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -15,12 +16,12 @@ function isTimeZone(text: string): boolean {
 }
 
 export const cdcEnvSchema = z.object({
-  /** Connector name: Kafka transactional id and the key of its stored position. */
-  CDC_NAME: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').default('rtdw-cdc'),
+  /** Connector name: Kafka transactional id and the key of its stored position; default `<ns>-cdc`. */
+  CDC_NAME: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').optional(),
   /** Replica server id; must differ from every other replica of the source. */
   CDC_SERVER_ID: z.coerce.number().int().min(1).max(4294967295).default(5401),
-  /** Canal canal.mq.topic: the topic for everything not matched by CDC_DYNAMIC_TOPIC. */
-  CDC_TOPIC: z.string().regex(/^[\w.-]+$/).default('ods_binlog'),
+  /** Canal canal.mq.topic: the topic for everything not matched by CDC_DYNAMIC_TOPIC; default `<ns>.ods_binlog`. */
+  CDC_TOPIC: z.string().regex(/^[\w.-]+$/).optional(),
   /** Canal canal.mq.dynamicTopic, e.g. `.*\..*` for one topic per database.table. */
   CDC_DYNAMIC_TOPIC: z.string().default(''),
   /** Canal canal.mq.partitionsNum: partitions of the topics rtdw creates. */
@@ -56,9 +57,10 @@ export const cdcEnvSchema = z.object({
   CDC_MAX_QUEUED_ROWS: positiveInt.default(200_000),
   /** No event for this long while the server's binlog moved on: the connection is declared dead. */
   CDC_WATCHDOG_MS: positiveInt.default(30_000),
-  CDC_POSITIONS_TOPIC: z.string().regex(/^[\w.-]+$/).default('rtdw_cdc_positions'),
-  /** Row events that cannot be encoded go here with the reason, instead of stopping the stream. */
-  CDC_DEAD_LETTER_TOPIC: z.string().regex(/^[\w.-]+$/).default('rtdw_cdc_dead_letter'),
+  /** Default `<ns>.cdc_positions`. */
+  CDC_POSITIONS_TOPIC: z.string().regex(/^[\w.-]+$/).optional(),
+  /** Row events that cannot be encoded go here with the reason, instead of stopping the stream; default `<ns>.cdc_dead_letter`. */
+  CDC_DEAD_LETTER_TOPIC: z.string().regex(/^[\w.-]+$/).optional(),
 });
 
 export interface CdcOptions {
@@ -91,10 +93,11 @@ export function loadCdcOptions(database: string, env: Record<string, string | un
   const parsed = cdcEnvSchema.safeParse(known);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const e = parsed.data;
+  const namespace = loadNamespace(env);
   return {
-    name: e.CDC_NAME,
+    name: e.CDC_NAME ?? `${namespace}-cdc`,
     serverId: e.CDC_SERVER_ID,
-    topic: e.CDC_TOPIC,
+    topic: e.CDC_TOPIC ?? topicName(namespace, 'ods_binlog'),
     dynamicTopic: e.CDC_DYNAMIC_TOPIC,
     partitions: e.CDC_PARTITIONS,
     partitionHash: e.CDC_PARTITION_HASH,
@@ -111,7 +114,7 @@ export function loadCdcOptions(database: string, env: Record<string, string | un
     flushMs: e.CDC_FLUSH_MS,
     maxQueuedRows: e.CDC_MAX_QUEUED_ROWS,
     watchdogMs: e.CDC_WATCHDOG_MS,
-    positionsTopic: e.CDC_POSITIONS_TOPIC,
-    deadLetterTopic: e.CDC_DEAD_LETTER_TOPIC,
+    positionsTopic: e.CDC_POSITIONS_TOPIC ?? topicName(namespace, 'cdc_positions'),
+    deadLetterTopic: e.CDC_DEAD_LETTER_TOPIC ?? topicName(namespace, 'cdc_dead_letter'),
   };
 }

@@ -7,8 +7,28 @@ import type { Kafka, Message } from 'kafkajs';
 import { readToEnd } from '../kafka/read-to-end.js';
 import { ensureTopics } from '../kafka/topics.js';
 
+/** A primary-key value as the snapshot's keyset pagination resumes from it: text, NULL, or a binary column's bytes. */
+export type StoredKeyValue = string | null | { base64: string };
+
+export interface SnapshotTableRef {
+  database: string;
+  table: string;
+  /** the table has no primary key (read in one chunk; its binlog events wait for it) */
+  keyless?: true;
+}
+
+/** Where a snapshot is, committed with the rows it published: a restart resumes right after them. */
+export interface SnapshotProgress {
+  /** tables still to read, in order; the first is being read */
+  tables: SnapshotTableRef[];
+  /** primary key of the last row read of tables[0] (the next chunk starts after it); null: from its first row */
+  after: StoredKeyValue[] | null;
+  /** rows this snapshot has published so far */
+  rows: number;
+}
+
 export interface StoredPosition {
-  /** 'snapshot' while the initial snapshot is being published; a restart then redoes it. */
+  /** 'snapshot' while a snapshot is under way (`snapshot` says where); it streams the binlog meanwhile. */
   phase: 'snapshot' | 'stream';
   /** binlog file and the offset after the last committed transaction */
   file: string;
@@ -20,6 +40,9 @@ export interface StoredPosition {
   /** event time (ms) of the last committed transaction */
   eventTime: number;
   committedAt: number;
+  snapshot?: SnapshotProgress;
+  /** offset of the next request to read from the signal topic (`rtdw cdc snapshot`); absent: from its earliest */
+  signalOffset?: string;
 }
 
 export class PositionStore {

@@ -10,32 +10,32 @@
  * While one Kafka transaction is in flight the next batch is encoded (straight into Kafka record
  * batches, record-batch.ts); it is sent only once the previous one committed, so transactions
  * commit in binlog order and a failure stops the pipeline before anything later is sent.
+ *
+ * A snapshot runs inside the stream (snapshot-runner.ts, incremental-snapshot.ts): its chunks go into
+ * the batches where the stream reaches their high watermark, and its progress into the position.
  */
 import mysql from 'mysql2/promise';
 import type { Kafka } from 'kafkajs';
-import { ConfigResourceTypes } from '../kafka/kafkajs.js';
 import type { RtdwConfig } from '../../schemas/config.js';
 import type { Logger } from '../observability/logger.js';
-import { ensureTopics } from '../kafka/topics.js';
 import { BinlogReader, type BinlogPosition, type CommittedTransaction } from './binlog-reader.js';
+import { classifyQueryEvent } from './canal/ddl.js';
 import type { CdcOptions } from './config.js';
+import { DataTopics } from './data-topics.js';
 import { CanalEncoder } from './encoder.js';
+import { WatchingSink, type IncrementalSnapshot, type ReleasedChunk } from './incremental-snapshot.js';
 import { cdcMetrics } from './metrics.js';
-import { PositionStore, type StoredPosition } from './position-store.js';
+import { PositionStore, type SnapshotProgress, type StoredPosition } from './position-store.js';
 import { preflight, PreflightError, type SourceServer } from './preflight.js';
 import { PublisherThread } from './publisher-thread.js';
 import { BufferPool, TransactionRecords } from './record-batch.js';
 import { SchemaCache } from './schema-cache.js';
-import { ConsistentSnapshot } from './snapshot.js';
+import { ChunkReader } from './snapshot.js';
+import { SnapshotRunner } from './snapshot-runner.js';
+import { ensureSignalTopic, signalTopicOf } from './snapshot-signals.js';
 
-/**
- * A Kafka record batch may not exceed its topic's max.message.bytes; the batches of one partition go in
- * successive Produce requests, so bigger batches mean fewer round trips. Headroom for the batch header
- * and the 12 bytes of log overhead the broker counts too.
- */
-const BATCH_HEADROOM_BYTES = 4096;
-/** For topics whose limit is not known: Kafka's default message.max.bytes (1,048,588) less headroom. */
-const DEFAULT_BATCH_BYTES = 1_048_588 - BATCH_HEADROOM_BYTES;
+/** Snapshot rows encoded between two yields of the thread. */
+const SNAPSHOT_ENCODE_SLICE = 200;
 /**
  * Encoded transactions waiting for the publisher thread, at most (memory: about CDC_BATCH_BYTES each):
  * enough to keep encoding while the thread starts and while a transaction is in flight.
@@ -75,6 +75,10 @@ interface Batch {
   rows: number;
   position: BinlogPosition;
   eventTime: number;
+  /** of `rows`, snapshot rows */
+  snapshotRows: number;
+  snapshot: SnapshotProgress | undefined;
+  signalOffset: string | undefined;
 }
 
 export class CdcService {
@@ -82,19 +86,20 @@ export class CdcService {
   private readonly schemas: SchemaCache;
   private readonly encoder: CanalEncoder;
   private readonly metrics = cdcMetrics();
-  /** Topics known to exist, with the record batch size their max.message.bytes allows. */
-  private readonly knownTopics = new Map<string, number>();
-  private readonly batchBytes = (topic: string): number => this.knownTopics.get(topic) ?? DEFAULT_BATCH_BYTES;
+  private readonly topics: DataTopics;
   private readonly pool = new BufferPool();
-  /** ensureDataTopics calls, in order */
-  private topicsCreated: Promise<void> = Promise.resolve();
   private committed: StoredPosition | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
   private markStreaming: () => void = () => undefined;
-  /** Resolves once the reader is connected and streaming (after any snapshot). */
+  /** Resolves once the reader is connected and streaming (a snapshot runs meanwhile). */
   readonly streaming = new Promise<void>((resolve) => {
     this.markStreaming = resolve;
+  });
+  private markSnapshotted: () => void = () => undefined;
+  /** Resolves once no snapshot is pending: the initial one, if any, has committed its last chunk. */
+  readonly snapshotted = new Promise<void>((resolve) => {
+    this.markSnapshotted = resolve;
   });
 
   constructor(
@@ -107,6 +112,7 @@ export class CdcService {
   ) {
     this.publisher.usePool(this.pool);
     this.store = new PositionStore(kafka, options.positionsTopic, options.name);
+    this.topics = new DataTopics(kafka, options.partitions, options.deadLetterTopic);
     this.schemas = new SchemaCache(this.connectionOptions());
     this.encoder = new CanalEncoder(options, this.schemas);
   }
@@ -183,15 +189,13 @@ export class CdcService {
     fenced.catch(() => undefined);
     try {
       // Without dynamic topics every row goes to CDC_TOPIC: its batch size is known before the first batch.
-      const [early] = await Promise.all([this.store.load(), this.options.dynamicTopic === '' ? this.ensureDataTopics([this.options.topic]) : undefined]);
-      if (early === undefined || early.phase === 'snapshot') {
+      const [early] = await Promise.all([this.store.load(), this.options.dynamicTopic === '' ? this.topics.ensure([this.options.topic]) : undefined, this.ensureSignalTopic()]);
+      if (early === undefined) {
         await fenced;
-        this.committed = await this.store.load();
-        if (this.committed === undefined || this.committed.phase === 'snapshot') {
-          if (this.options.snapshot === 'never') this.committed = await this.startAtEnd(server);
-          else this.committed = await this.snapshot(server);
-        }
-        this.log.info({ file: this.committed.file, pos: this.committed.pos, gtid: this.committed.gtid }, 'streaming the binlog');
+        // A start position taken by an earlier attempt of this process that failed before its first commit
+        // still holds: taking a new one would skip what was written in between.
+        this.committed = (await this.store.load()) ?? this.committed ?? (await this.start(server));
+        this.log.info({ file: this.committed.file, pos: this.committed.pos, gtid: this.committed.gtid, snapshot: this.committed.snapshot?.tables.length ?? 0 }, 'streaming the binlog');
         await this.stream(server, this.committed, fenced);
         return;
       }
@@ -200,51 +204,37 @@ export class CdcService {
         if (JSON.stringify(await this.store.load()) !== JSON.stringify(early)) throw new PositionMovedError();
       });
       confirmed.catch(() => undefined);
-      this.log.info({ file: early.file, pos: early.pos, gtid: early.gtid }, 'streaming the binlog');
+      this.log.info({ file: early.file, pos: early.pos, gtid: early.gtid, snapshot: early.snapshot ?? 'none' }, 'streaming the binlog');
       await this.stream(server, early, confirmed);
     } finally {
       await this.publisher.closeProducer().catch(() => undefined);
     }
   }
 
-  /** CDC_SNAPSHOT=never with no saved position: everything from now on. */
-  private async startAtEnd(server: SourceServer): Promise<StoredPosition> {
-    const conn = await mysql.createConnection(this.connectionOptions());
+  /**
+   * No position stored: stream from what is committed now and, unless CDC_SNAPSHOT=never, snapshot every
+   * table the filter accepts meanwhile. Requests already waiting in the signal topic are read too.
+   */
+  private async start(server: SourceServer): Promise<StoredPosition> {
+    const reader = await ChunkReader.open(this.connectionOptions(), server.flavour);
     try {
-      const [status] = await conn.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
-      const gtidVar = server.flavour === 'mariadb' ? '@@GLOBAL.gtid_binlog_pos' : '@@GLOBAL.gtid_executed';
-      const [gtid] = await conn.query<mysql.RowDataPacket[]>(`SELECT ${gtidVar} AS gtid`);
-      return { phase: 'stream', file: String(status[0]?.File), pos: Number(status[0]?.Position), gtid: String(gtid[0]?.gtid ?? '').replace(/\s+/g, ''), batchId: 0, eventTime: Date.now(), committedAt: Date.now() };
+      const position = await reader.currentPosition();
+      const tables = this.options.snapshot === 'never' ? [] : await this.schemas.listTables((db, table) => this.encoder.accepts(db, table));
+      const snapshot = tables.length === 0 ? undefined : { tables: tables.map(({ database, table, keyColumns }) => ({ database, table, ...(keyColumns.length === 0 ? { keyless: true as const } : {}) })), after: null, rows: 0 };
+      if (snapshot !== undefined) this.log.info({ file: position.file, pos: position.pos, gtid: position.gtid, tables: tables.length }, 'snapshot started');
+      return { phase: snapshot === undefined ? 'stream' : 'snapshot', ...position, batchId: 0, eventTime: Date.now(), committedAt: Date.now(), snapshot };
     } finally {
-      await conn.end();
+      await reader.close();
     }
   }
 
-  private async snapshot(server: SourceServer): Promise<StoredPosition> {
-    const snap = await ConsistentSnapshot.open(this.connectionOptions(), server.flavour);
-    const started = Date.now();
-    let batchId = this.committed?.batchId ?? 0;
-    let rows = 0;
+  private async ensureSignalTopic(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
     try {
-      const at = snap.position;
-      this.log.info({ file: at.file, pos: at.pos, gtid: at.gtid }, 'snapshot started');
-      const tables = await this.schemas.listTables((db, table) => this.encoder.accepts(db, table));
-      for (const table of tables) {
-        for await (const chunk of snap.read(table, this.options.snapshotChunk)) {
-          batchId += 1;
-          const records = new TransactionRecords(this.batchBytes, this.pool);
-          await this.encoder.encodeSnapshot(chunk, batchId, started, records);
-          await this.publish(records, { phase: 'snapshot', ...at, batchId, eventTime: started, committedAt: Date.now() });
-          rows += chunk.rows.length;
-          this.metrics.snapshotRows.inc(chunk.rows.length);
-        }
-      }
-      const done: StoredPosition = { phase: 'stream', ...at, batchId, eventTime: started, committedAt: Date.now() };
-      await this.publish(new TransactionRecords(this.batchBytes, this.pool), done);
-      this.log.info({ tables: tables.length, rows, seconds: (Date.now() - started) / 1000 }, 'snapshot published');
-      return done;
+      await ensureSignalTopic(admin, signalTopicOf(this.options.name));
     } finally {
-      await snap.close();
+      await admin.disconnect();
     }
   }
 
@@ -289,6 +279,24 @@ export class CdcService {
       throw err;
     }
     this.markStreaming();
+    if (from.snapshot === undefined) this.markSnapshotted();
+    const snapshot = new SnapshotRunner({
+      from,
+      connection: this.connectionOptions(),
+      flavour: server.flavour,
+      schemas: this.schemas,
+      chunkRows: this.options.snapshotChunk,
+      accepts: (db, table) => this.encoder.accepts(db, table),
+      kafka: this.kafka,
+      signalTopic: signalTopicOf(this.options.name),
+      log: this.log,
+      onWork: wakeUp,
+      onFailure: (err) => {
+        failure ??= err;
+        wakeUp();
+      },
+    });
+    snapshot.start();
     const watchdog = setInterval(() => {
       // A reader paused by backpressure is silent on purpose.
       const silentSince = queuedRows >= this.options.maxQueuedRows ? Date.now() : lastActivity;
@@ -314,14 +322,14 @@ export class CdcService {
     try {
       while (!this.stopping) {
         check();
-        if (queue.length === 0 || waiting >= MAX_ENCODED_AHEAD) {
+        if ((queue.length === 0 && !snapshot.state.hasWork()) || waiting >= MAX_ENCODED_AHEAD) {
           await new Promise<void>((resolve) => {
             this.wake = resolve;
             setTimeout(resolve, this.options.flushMs);
           });
           continue;
         }
-        const { batch, taken } = await this.takeBatch(queue, lastBatchId + 1);
+        const { batch, taken } = await this.takeBatch(queue, lastBatchId + 1, snapshot.state);
         queuedRows -= taken;
         if (queuedRows < this.options.maxQueuedRows / 2) reader.resume();
         // A batch of filtered-out transactions only moves the position; it uses no batch id.
@@ -329,7 +337,7 @@ export class CdcService {
         lastBatchId = batchId;
         waiting += 1;
         // Topics are created while earlier transactions are in flight, not on the way of this one.
-        const topicsReady = this.ensureDataTopics(batch.records.topics());
+        const topicsReady = this.topics.ensure(batch.records.topics());
         topicsReady.catch(() => undefined);
         // Nothing goes after a transaction that failed: the restart resumes from the last committed position.
         published = published
@@ -344,81 +352,106 @@ export class CdcService {
       await published;
     } finally {
       clearInterval(watchdog);
+      await snapshot.stop();
       await reader.stop();
       await published;
     }
   }
 
   private async publishBatch(batch: Batch, batchId: number): Promise<void> {
-    const position: StoredPosition = { phase: 'stream', ...batch.position, batchId, eventTime: batch.eventTime, committedAt: Date.now() };
+    const position: StoredPosition = {
+      phase: batch.snapshot === undefined ? 'stream' : 'snapshot',
+      ...batch.position,
+      batchId,
+      eventTime: batch.eventTime,
+      committedAt: Date.now(),
+      ...(batch.snapshot === undefined ? {} : { snapshot: batch.snapshot }),
+      ...(batch.signalOffset === undefined ? {} : { signalOffset: batch.signalOffset }),
+    };
     const messages = batch.records.records;
     const bytes = batch.records.bytes;
     const started = process.hrtime.bigint();
     await this.publish(batch.records, position);
     this.metrics.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    this.metrics.rowsOut.inc(batch.rows);
+    this.metrics.rowsOut.inc(batch.rows - batch.snapshotRows);
+    this.metrics.snapshotRows.inc(batch.snapshotRows);
     this.metrics.bytesOut.inc(bytes);
     this.metrics.messagesOut.inc(messages);
     this.metrics.deadLettered.inc(this.encoder.deadLettered);
     this.encoder.deadLettered = 0;
   }
 
-  /** Encodes queued transactions up to the batch limits (always whole transactions). */
-  private async takeBatch(queue: CommittedTransaction[], batchId: number): Promise<{ batch: Batch; taken: number }> {
+  /**
+   * Encodes queued transactions up to the batch limits (always whole transactions), with the snapshot's
+   * chunks where the stream reaches their high watermark, and the rows of watched tables reported to it.
+   */
+  private async takeBatch(queue: CommittedTransaction[], batchId: number, snapshot: IncrementalSnapshot): Promise<{ batch: Batch; taken: number }> {
     const now = Date.now();
-    const records = new TransactionRecords(this.batchBytes, this.pool);
-    const batch: Batch = { records, rows: 0, position: (queue[0] as CommittedTransaction).position, eventTime: 0 };
+    const records = new TransactionRecords(this.topics.batchBytes, this.pool);
+    const batch: Batch = { records, rows: 0, position: snapshot.position, eventTime: this.committed?.eventTime ?? now, snapshotRows: 0, snapshot: undefined, signalOffset: undefined };
     let taken = 0;
-    while (queue.length > 0 && batch.rows < this.options.batchRows && records.bytes < this.options.batchBytes) {
+    while (batch.rows < this.options.batchRows && records.bytes < this.options.batchBytes) {
       await this.encoder.pace();
-      const txn = queue.shift() as CommittedTransaction;
-      if (txn.kind === 'rows') await this.encoder.encodeRows(txn, batchId, now, records);
-      else await this.encoder.encodeDdl(txn, batchId, now, records);
+      const chunk = snapshot.release();
+      if (chunk !== undefined) {
+        await this.encodeChunk(chunk, batchId, now, records);
+        batch.rows += chunk.rows.length;
+        batch.snapshotRows += chunk.rows.length;
+        continue;
+      }
+      const txn = queue.shift();
+      if (txn === undefined) break;
+      snapshot.encoding(txn.position);
+      if (txn.kind === 'rows') {
+        const events = txn.events.filter((e) => !snapshot.holdsBack(e.database, e.table, txn.position));
+        const watched = events.some((e) => snapshot.watches(e.database, e.table));
+        const sink = watched ? new WatchingSink(records, snapshot, this.options.deadLetterTopic, txn.position) : records;
+        await this.encoder.encodeRows(events.length === txn.events.length ? txn : { ...txn, events }, batchId, now, sink);
+      } else {
+        await this.encoder.encodeDdl(txn, batchId, now, records);
+        const statement = classifyQueryEvent(txn.sql, txn.database);
+        if (statement.kind === 'statement') {
+          for (const r of statement.results) {
+            snapshot.observeDdl(r.schema, r.table);
+            if (r.renamedFrom !== null) snapshot.observeDdl(r.renamedFrom.schema, r.renamedFrom.table);
+          }
+        }
+      }
+      snapshot.streamedTo(txn.position);
       const rows = txn.kind === 'rows' ? txn.rowCount : 1;
       batch.rows += rows;
       taken += rows;
-      batch.position = txn.position;
       batch.eventTime = txn.eventTime;
     }
+    batch.position = snapshot.position;
+    const progress = snapshot.progress();
+    batch.snapshot = progress.snapshot;
+    batch.signalOffset = progress.signalOffset;
     return { batch, taken };
+  }
+
+  /** A released chunk's rows as snapshot INSERTs (isSnapshot: true). */
+  private async encodeChunk(chunk: ReleasedChunk, batchId: number, now: number, records: TransactionRecords): Promise<void> {
+    // In slices, yielding between them like the binlog's events: a whole chunk at once would hold the
+    // thread (the binlog socket, Kafka's replies) for as long as it takes.
+    for (let from = 0; from < chunk.rows.length; from += SNAPSHOT_ENCODE_SLICE) {
+      await this.encoder.pace();
+      await this.encoder.encodeSnapshot({ table: chunk.table, rows: chunk.rows.slice(from, from + SNAPSHOT_ENCODE_SLICE) }, batchId, now, records);
+    }
+    if (chunk.superseded > 0) this.log.debug({ table: `${chunk.table.database}.${chunk.table.table}`, superseded: chunk.superseded }, 'snapshot rows superseded by binlog events in their window');
   }
 
   /** One Kafka transaction: the records and the position after them, or nothing. */
   private async publish(records: TransactionRecords, position: StoredPosition): Promise<void> {
-    await this.ensureDataTopics(records.topics());
+    await this.topics.ensure(records.topics());
     const stored = this.store.message(position);
     records.add(this.store.topic, 0, stored.key, stored.value);
     await this.publisher.publish(records);
+    if (this.committed?.snapshot !== undefined && position.snapshot === undefined) this.log.info({ file: position.file, pos: position.pos }, 'snapshot finished');
     this.committed = position;
+    if (position.snapshot === undefined) this.markSnapshotted();
     this.metrics.position.set({ file: position.file }, position.pos);
     this.metrics.lastCommit.set(position.committedAt / 1000);
-  }
-
-  /** Creates the missing ones, one call after the other (batches encoded ahead ask for the same new topics). */
-  private ensureDataTopics(topics: string[]): Promise<void> {
-    const run = this.topicsCreated.then(() => this.createMissingTopics(topics));
-    this.topicsCreated = run.catch(() => undefined);
-    return run;
-  }
-
-  private async createMissingTopics(topics: string[]): Promise<void> {
-    const missing = topics.filter((t) => !this.knownTopics.has(t));
-    if (missing.length === 0) return;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, missing.map((topic) => ({ topic, partitions: topic === this.options.deadLetterTopic ? 1 : this.options.partitions })));
-      const described = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: missing.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
-      });
-      for (const resource of described.resources) {
-        const limit = Number(resource.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
-        this.knownTopics.set(resource.resourceName, Number.isFinite(limit) && limit > 2 * BATCH_HEADROOM_BYTES ? limit - BATCH_HEADROOM_BYTES : DEFAULT_BATCH_BYTES);
-      }
-    } finally {
-      await admin.disconnect();
-    }
   }
 
   /** Watchdog and lag: the server's binlog end vs what was read; a silent connection is an error. */

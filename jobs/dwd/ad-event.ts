@@ -106,8 +106,8 @@ export function adEventJob(o: DwdJobOptions): JobSpec {
         name: `${name}.blacklist`,
         input: byUserTopic,
         outputs: [
-          { topic: topics.dwdAdEvent, partitions },
-          { topic: topics.dimBlacklist, partitions },
+          { topic: topics.dwdAdEvent, partitions, forwardWatermarks: true },
+          { topic: topics.dimBlacklist, partitions, forwardWatermarks: true },
           { topic: topics.lateEvents, partitions },
           { topic: topics.deadLetter, partitions },
         ],

@@ -33,7 +33,7 @@ export const PIPELINE_DEFAULTS: PipelineOptions = {
   blacklistClicks: 100,
 };
 
-export const DEFAULT_PARTITIONS = 3;
+export { JOB_PARTITIONS as DEFAULT_PARTITIONS } from '../../schemas/topics.js';
 
 export function dwdTopics(namespace: string) {
   const topic = (name: string): string => `${namespace}.${name}`;

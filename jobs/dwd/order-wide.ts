@@ -115,7 +115,7 @@ export function orderWideJob(o: DwdJobOptions): JobSpec {
         name: `${name}.join`,
         input: byOrderTopic,
         outputs: [
-          { topic: topics.dwdOrderWide, partitions },
+          { topic: topics.dwdOrderWide, partitions, forwardWatermarks: true },
           { topic: topics.lateChanges, partitions },
           { topic: topics.deadLetter, partitions },
         ],

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mysql from 'mysql2/promise';
-import type { ChildProcess } from 'node:child_process';
 import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
 import { MariaDbService } from '../../docker/stack/mariadb.js';
 import { PositionStore, type StoredPosition } from '../../connectors/mysql-binlog/position-store.js';
 import { BinlogPurgedError } from '../../connectors/mysql-binlog/service.js';
+import type { CanalFlatMessage } from '../../connectors/mysql-binlog/canal/flat-message.js';
+import { CanalFold } from '../support/canal-fold.js';
 import { appDb, cdcEnv, readUntil, rowCount, spawnCdc, startCdc, type Received } from '../support/cdc.js';
+import { killHard } from '../support/children.js';
+import { createTopics, Follower, until } from '../support/follower.js';
 import { config, uniqueName } from '../support/stack.js';
 
 let db: mysql.Connection;
@@ -16,11 +19,8 @@ afterAll(async () => {
   await db.end();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
-}
+/** Lets time pass during which a test checks that nothing happens (never to wait for something). */
+const observe = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Rows per id over all messages: which ids arrived, and how many arrived more than once. */
 function tally(received: Received[], type = 'INSERT'): { ids: Map<string, number>; duplicates: number } {
@@ -47,51 +47,65 @@ describe('CDC under kill -9', () => {
   it('loses and duplicates nothing when the reader is killed twice during a 200k-row load', async () => {
     await db.query(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, amount DECIMAL(10,2), note VARCHAR(24))`);
     const env = cdcEnv(table, { CDC_SNAPSHOT: 'initial', CDC_PARTITIONS: '3' });
+    const topic = env.CDC_TOPIC as string;
+    await createTopics([{ topic, partitions: 3 }]);
+    // Every committed row, in order, for the whole test: the proof of where each kill landed.
+    let committedRows = 0;
+    const follower = await Follower.start([topic], (_from, _key, value) => {
+      committedRows += (JSON.parse(value) as CanalFlatMessage).data?.length ?? 0;
+    });
     // The marker row arrives through the snapshot: once it is in Kafka the reader is streaming.
     await db.query(`INSERT INTO \`${table}\` VALUES (0, 0, 'marker')`);
     let child = spawnCdc(env);
-    await readUntil([env.CDC_TOPIC as string], (all) => all.length >= 1, 60_000);
-
     const total = 200_000;
     const perTxn = 1000;
-    const load = (async () => {
-      for (let start = 1; start <= total; start += perTxn) {
-        const values = Array.from({ length: perTxn }, (_, i) => `(${start + i}, ${(start + i) % 1000}.25, 'row ${start + i}')`).join(',');
-        await db.query(`INSERT INTO \`${table}\` VALUES ${values}`);
-      }
-    })();
-    const kills: number[] = [];
-    for (const delay of [1500 + Math.random() * 2000, 1500 + Math.random() * 2000]) {
-      await sleep(delay);
-      child.kill('SIGKILL');
-      await exited(child);
-      kills.push(Date.now());
-      child = spawnCdc(env);
-    }
-    await load;
-    console.log(`crash test: load of ${total} rows finished`);
     try {
-      const received = await readUntil([env.CDC_TOPIC as string], (all) => rowCount(all, 'INSERT') >= total + 1, 240_000);
-      const { ids, duplicates } = tally(received);
-      console.log(`crash test: ${kills.length} kill -9, ${rowCount(received, 'INSERT')} rows received, ${ids.size} distinct, ${duplicates} duplicates`);
-      expect(ids.size).toBe(total + 1);
-      for (let id = 0; id <= total; id += 997) expect(ids.has(String(id)), `row ${id}`).toBe(true);
-      // Positions commit in the same Kafka transaction as the rows: a restart repeats nothing.
-      expect(duplicates).toBe(0);
+      await until('the snapshot of the marker row', () => committedRows >= 1, 60_000);
+      let loaded = 0;
+      const load = (async () => {
+        for (let start = 1; start <= total; start += perTxn) {
+          const values = Array.from({ length: perTxn }, (_, i) => `(${start + i}, ${(start + i) % 1000}.25, 'row ${start + i}')`).join(',');
+          await db.query(`INSERT INTO \`${table}\` VALUES ${values}`);
+          loaded += perTxn;
+        }
+      })();
+      for (let kill = 1; kill <= 2; kill++) {
+        // Some of the load committed by this run ...
+        const before = committedRows;
+        await until(`kill ${kill}: rows committed by this run`, () => committedRows >= before + 2 * perTxn, 120_000);
+        await killHard(child);
+        // ... but not all of it: nothing commits after the kill, and what is committed falls short.
+        await until(`kill ${kill}: the follower to read everything committed`, () => follower.caughtUp());
+        console.log(`crash test: kill ${kill} with ${committedRows - 1} of ${total} rows committed (${loaded} loaded)`);
+        expect(committedRows - 1, `kill ${kill} landed after everything was committed`).toBeLessThan(total);
+        child = spawnCdc(env);
+      }
+      await load;
+      await until('every row', () => committedRows >= total + 1, 240_000);
     } finally {
-      child.kill('SIGTERM');
-      await exited(child);
+      await killHard(child);
+      await follower.stop();
     }
+    const received = await readUntil([topic], (all) => rowCount(all, 'INSERT') >= total + 1, 240_000);
+    const { ids, duplicates } = tally(received);
+    console.log(`crash test: 2 kill -9, ${rowCount(received, 'INSERT')} rows received, ${ids.size} distinct, ${duplicates} duplicates`);
+    expect(ids.size).toBe(total + 1);
+    for (let id = 0; id <= total; id += 997) expect(ids.has(String(id)), `row ${id}`).toBe(true);
+    // Positions commit in the same Kafka transaction as the rows: a restart repeats nothing.
+    expect(duplicates).toBe(0);
   }, 300_000);
 });
 
-describe('CDC snapshot with concurrent writers', () => {
+describe.each([
+  { mode: 'one keyed message per row', keyed: 'true' },
+  { mode: "Canal's multi-row messages", keyed: 'false' },
+])('CDC snapshot with concurrent writers ($mode)', ({ keyed }) => {
   const table = uniqueName('snap');
   afterAll(async () => {
     await db.query(`DROP TABLE IF EXISTS \`${table}\``);
   });
 
-  it('publishes a state equal to the table, no row missed or doubled between snapshot and stream', async () => {
+  it('publishes a state equal to the table, every change applying to the row a consumer holds', async () => {
     await db.query(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, v INT NOT NULL, note VARCHAR(16))`);
     const preloaded = 30_000;
     for (let start = 1; start <= preloaded; start += 5000) {
@@ -111,37 +125,46 @@ describe('CDC snapshot with concurrent writers', () => {
         ops += 1;
       }
     })();
-    const cdc = startCdc(cdcEnv(table, { CDC_SNAPSHOT: 'initial', CDC_SNAPSHOT_CHUNK: '2000' }));
-    await cdc.streaming;
-    const opsDuringSnapshot = ops;
-    await sleep(1000);
-    writing = false;
-    await writes;
-    await writer.end();
+    const cdc = startCdc(cdcEnv(table, { CDC_SNAPSHOT: 'initial', CDC_SNAPSHOT_CHUNK: '2000', CDC_KEY_BY_PK: keyed }));
+    let opsDuringSnapshot = 0;
+    try {
+      // The snapshot starts before the reader streams and ends when its last chunk commits: writes
+      // counted between the two were made while it ran (those just before the first are not counted).
+      await cdc.streaming;
+      const opsAtStart = ops;
+      await cdc.snapshotted;
+      opsDuringSnapshot = ops - opsAtStart;
+      // And some after it.
+      const opsAtEnd = ops;
+      await until('writes after the snapshot', () => ops >= opsAtEnd + 100);
+    } finally {
+      writing = false;
+      await writes;
+      await writer.end();
+    }
 
     const [rows] = await db.query<mysql.RowDataPacket[]>(`SELECT id, v, note FROM \`${table}\``);
     const expected = new Map(rows.map((r) => [String(r.id), `${r.v}|${r.note}`]));
-    const state = new Map<string, string>();
-    const inserts = new Map<string, number>();
-    const equal = (): boolean => state.size === expected.size && [...expected].every(([id, v]) => state.get(id) === v);
+    const fold = new CanalFold();
+    const folded = (): Map<string, string> => new Map([...fold.rows].map(([id, row]) => [id, `${row.v}|${row.note}`]));
+    const equal = (): boolean => {
+      const state = folded();
+      return state.size === expected.size && [...expected].every(([id, v]) => state.get(id) === v);
+    };
     try {
+      // A state that never becomes equal is reported by the checks below, with what differs.
       await readUntil([cdc.topic], (all) => {
-        for (const r of all.splice(0)) {
-          for (const row of r.message.data ?? []) {
-            const id = row.id as string;
-            if (r.message.type === 'DELETE') state.delete(id);
-            else state.set(id, `${row.v}|${row.note}`);
-            if (r.message.type === 'INSERT') inserts.set(id, (inserts.get(id) ?? 0) + 1);
-          }
-        }
+        for (const r of all.splice(0)) fold.apply(r.message);
         return equal();
-      }, 120_000);
+      }, 60_000).catch(() => undefined);
     } finally {
       await cdc.stop();
     }
+    console.log(`snapshot with writers: ${opsDuringSnapshot} writes during the snapshot, ${fold.snapshotRows} snapshot rows, ${fold.problemCount} changes not matching the row held`);
     expect(opsDuringSnapshot).toBeGreaterThan(0);
-    expect(equal()).toBe(true);
-    expect([...inserts.values()].filter((n) => n > 1)).toEqual([]);
+    expect(folded()).toEqual(expected);
+    // Each key's snapshot row comes once, and every UPDATE/DELETE applies to the row a consumer holds.
+    expect(fold.problems).toEqual([]);
   });
 });
 
@@ -207,10 +230,13 @@ describe('CDC across a binlog rotation', () => {
       await admin.query('FLUSH BINARY LOGS');
       const [status] = await admin.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
       const file = String(status[0]?.File);
-      // Longer than the watchdog: a reader that never hands over a position past the rotation looks stuck.
-      await sleep(5000);
-      const stored = await store.load();
-      expect(stored?.file).toBe(file);
+      // The committed position follows the rotation (a condition) ...
+      await until('the committed position in the new binlog file', async () => (await store.load())?.file === file, 30_000);
+      // ... and the watchdog, which would restart a reader that never hands over a position past the
+      // rotation (it would look stuck), stays quiet: an observation window of three watchdog periods,
+      // in which nothing must happen, not a wait for something to happen.
+      await observe(3 * 1500);
+      expect((await store.load())?.file).toBe(file);
       expect((await cdcMetrics().restarts.get()).values[0]?.value ?? 0).toBe(restarts);
     } finally {
       await admin.end();

@@ -15,8 +15,10 @@ import { config, uniqueName } from './stack.js';
 export interface CdcRun {
   env: Record<string, string>;
   topic: string;
-  /** connected to the binlog (after the snapshot, if any) */
+  /** connected to the binlog (a snapshot, if any, runs meanwhile) */
   streaming: Promise<void>;
+  /** no snapshot pending: the initial one, if any, committed its last chunk */
+  snapshotted: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export function startCdc(env: Record<string, string>, publisher?: PublisherThrea
     env,
     topic: env.CDC_TOPIC as string,
     streaming: service.streaming,
+    snapshotted: service.snapshotted,
     stop: async () => {
       service.stop();
       await running;

@@ -117,7 +117,7 @@ describe('partitionsFor equals Canal 1.1.7 MQMessageUtils.messagePartition', () 
   });
 });
 
-describe('topicFor equals Canal 1.1.7 messageTopics + the producer\'s "." -> "_"', () => {
+describe('topicFor equals Canal 1.1.7 messageTopics + the producer\'s "." -> "_" (dynamic topics only)', () => {
   it.each([
     ['.*\\..*', 'shop', 'orders', 'shop_orders'],
     ['.*\\..*', 'Shop', 'Orders', 'shop_orders'],
@@ -136,7 +136,7 @@ describe('topicFor equals Canal 1.1.7 messageTopics + the producer\'s "." -> "_"
     ['shop.*', 'shopping', 'orders', 'shopping'],
     [' shop', 'shop', 'x', 'default_topic'],
     ['t1: shop ', 'shop', 'x', 't1'],
-    ['', 'shop', 'orders', 'default_topic'],
+    ['', 'shop', 'orders', 'default.topic'],
   ])('dynamicTopic %j: %s.%s -> %s', (dynamicTopic, database, table, topic) => {
     expect(new CanalMqRouter({ topic: 'default.topic', dynamicTopic }).topicFor(database, table)).toBe(topic);
   });

@@ -3,7 +3,8 @@
  * - topic: canal.mq.topic, or by canal.mq.dynamicTopic (messageTopics/matchTopics): a message with a
  *   database and a table is matched as 'db.table' first, then as 'db'; a matching item 'topic:regex' names
  *   its topic, a bare item names the topic after the matched name, lower-cased; unmatched messages and
- *   those without a database or table go to canal.mq.topic. Every '.' in the topic becomes '_'.
+ *   those without a database or table go to canal.mq.topic. With a dynamicTopic, every '.' in the topic
+ *   becomes '_'; without one, canal.mq.topic is used unchanged.
  * - partition count: canal.mq.dynamicTopicPartitionNum ('topic-regex:count,...') for the topic, else
  *   canal.mq.partitionsNum (1 when unset).
  * - partition: without canal.mq.partitionHash everything goes to canal.mq.partition (0). With it
@@ -194,8 +195,12 @@ export class CanalMqRouter {
     this.partitionCounts = listItems(config.dynamicTopicPartitionNum).flatMap((item) => topicPartitionCount(item) ?? []);
   }
 
-  /** MQMessageUtils.messageTopics + CanalKafkaProducer's '.' -> '_'. */
+  /**
+   * MQMessageUtils.messageTopics + CanalKafkaProducer's '.' -> '_', which Canal applies only on its
+   * dynamic-topic path (to the default topic too); with no dynamicTopic, canal.mq.topic is used as is.
+   */
   topicFor(database: string, table: string): string {
+    if ((this.config.dynamicTopic ?? '') === '') return this.config.topic;
     const matched = database === '' || table === '' ? undefined : (this.matchTopic(`${database}.${table}`) ?? this.matchTopic(database));
     return (matched ?? this.config.topic).replaceAll('.', '_');
   }

@@ -118,6 +118,33 @@ export {
   ClickBlacklist,
 } from './click-blacklist.js';
 export { type ClickCount, type Mark, countClick, trimTail } from './click-count.js';
+export { type GpdFit, type GpdMethod, fitGpd, gpdLogLikelihood, gpdTailQuantile } from './evt/gpd.js';
+export { type SpotModel, type SpotOptions, type SpotSettings, type SpotSnapshot, type SpotVerdict, Spot, spotSettings } from './evt/spot.js';
+export { type DspotModel, type DspotOptions, type DspotSnapshot, type DspotVerdict, Dspot } from './evt/dspot.js';
+export { type Alert, type AlertDetail, type AlertKind, type AlertOutput, type LateAlertInput } from './alerts/alert.js';
+export {
+  type BrushingOrder,
+  type OrderBrushingOptions,
+  type OrderBrushingSnapshot,
+  type OrderContribution,
+  type SavedBrushingUser,
+  OrderBrushingDetector,
+  isSmallCountedOrder,
+  smallOrderContributions,
+} from './alerts/order-brushing.js';
+export {
+  type FailurePayment,
+  type PaymentContribution,
+  type PaymentCounts,
+  type PaymentFailureOptions,
+  type PaymentFailureSnapshot,
+  type SavedMinute,
+  PaymentFailureDetector,
+  isFailedPayment,
+  paymentContributions,
+  paymentOutcomes,
+} from './alerts/payment-failure.js';
+export { type BlacklistRow, type ClickBotOptions, type ClickBotSnapshot, type SavedClickBotUser, ClickBotDetector } from './alerts/click-bot.js';
 export {
   type SavedTumblingWindow,
   type TumblingAssigner,

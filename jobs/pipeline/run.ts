@@ -1,0 +1,93 @@
+/**
+ * `rtdw run`: the pipeline's parts in one process until SIGINT/SIGTERM, then a clean stop (open
+ * transactions committed, read rows flushed) and exit 0. `--jobs` picks parts so processes can be
+ * spread and scaled; `--progress` draws the live view on the terminal.
+ */
+import type { RtdwConfig } from '../../schemas/config.js';
+import { createKafka } from '../../connectors/kafka/client.js';
+import { createClickHouse } from '../../connectors/clickhouse/client.js';
+import { clickHouseOptions } from '../../connectors/clickhouse/config.js';
+import { createLogger, type Logger } from '../../connectors/observability/logger.js';
+import { serveMetrics } from '../../connectors/observability/metrics.js';
+import { topicName } from '../../schemas/topics.js';
+import { createPart, pipelineJobs, type PartName, type PipelinePart } from './parts.js';
+import { ProgressCollector, renderProgress, type WatchedStage } from './progress.js';
+
+/** A stop that takes longer ends like a crash: every part resumes from what it committed. */
+const STOP_TIMEOUT_MS = 45_000;
+
+export interface RunOptions {
+  parts: PartName[];
+  /** draw the progress view every this many ms (undefined: no view) */
+  progressEveryMs?: number;
+  /** resolves when the run should stop (default: SIGINT or SIGTERM) */
+  stopSignal?: Promise<unknown>;
+}
+
+function signalled(log: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        setTimeout(() => {
+          log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'stop did not finish in time; exiting, every part resumes from its last commit');
+          process.exit(1);
+        }, STOP_TIMEOUT_MS).unref();
+        resolve(signal);
+      });
+    }
+  });
+}
+
+/** What the progress view watches: every consumer group of the pipeline with its input topics. */
+export function watchedStages(config: RtdwConfig): WatchedStage[] {
+  const ns = config.pipeline.namespace;
+  const stages: WatchedStage[] = [{ label: 'ods mirror → clickhouse', groupId: `${ns}-ods-mirror`, topics: [topicName(ns, 'ods_binlog')] }];
+  for (const job of pipelineJobs(config)) {
+    for (const stage of job.stages) stages.push({ label: stage.name.slice(ns.length + 1), groupId: `rtdw-${stage.name}`, topics: [stage.input] });
+  }
+  stages.push({ label: 'dwd → clickhouse', groupId: `${ns}-clickhouse-sink`, topics: [topicName(ns, 'dwd_order_wide'), topicName(ns, 'dwd_ad_event'), topicName(ns, 'dim_blacklist')] });
+  return stages;
+}
+
+export async function runPipeline(config: RtdwConfig, options: RunOptions): Promise<void> {
+  const log = createLogger('run', config.logLevel);
+  const stop = options.stopSignal ?? signalled(log);
+  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
+  const parts: PipelinePart[] = options.parts.map((name) => createPart(name, config, log));
+  let view: NodeJS.Timeout | undefined;
+  const admin = createKafka(config, 'progress', log).admin();
+  const clickhouse = createClickHouse({ ...clickHouseOptions(config) });
+  try {
+    const started = await Promise.allSettled(parts.map(async (part) => {
+      await part.start();
+      log.info({ part: part.name }, 'part running');
+    }));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    if (options.progressEveryMs !== undefined) {
+      await admin.connect();
+      const collector = new ProgressCollector(admin, clickhouse, config.clickhouse.database, watchedStages(config));
+      let drawing = false;
+      view = setInterval(() => {
+        if (drawing) return;
+        drawing = true;
+        void collector
+          .sample()
+          .then((snapshot) => process.stdout.write(`\u001b[2J\u001b[H${renderProgress(snapshot)}\n\nCtrl-C stops the pipeline cleanly.\n`))
+          .finally(() => {
+            drawing = false;
+          });
+      }, options.progressEveryMs);
+    }
+    const signal = await stop;
+    log.info({ signal }, 'stopping: committing what every part holds');
+  } finally {
+    if (view !== undefined) clearInterval(view);
+    // Sources first, so the parts behind them stop with less in flight; each commits on its own.
+    for (const part of parts) await part.stop().catch((err: unknown) => log.error({ part: part.name, err: (err as Error).message }, 'part did not stop cleanly'));
+    await admin.disconnect().catch(() => undefined);
+    await clickhouse.close();
+    metrics?.close();
+  }
+  log.info('pipeline stopped');
+}

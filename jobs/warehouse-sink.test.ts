@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import type { SinkRecord } from '../connectors/clickhouse/sink.js';
+import { warehouseSink } from './warehouse-sink.js';
+
+const record = (topic: string, value: string | null): SinkRecord => ({ topic, partition: 0, offset: '4', key: null, value: value === null ? null : Buffer.from(value), headers: {} });
+
+describe('warehouseSink', () => {
+  const spec = warehouseSink('ns');
+
+  it('reads <ns>.<table> for each table the sink holds, in its own group', () => {
+    expect(spec.topics).toEqual(['ns.dwd_order_wide', 'ns.dwd_ad_event', 'ns.dim_blacklist', 'ns.pipeline_progress']);
+    expect(spec.tables).toEqual(['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress']);
+    expect(spec).toMatchObject({ groupId: 'ns-clickhouse-sink', deadLetterTopic: 'ns.dead_letter' });
+  });
+
+  it('turns a JSON object into a row of the table named by its topic', () => {
+    expect(spec.transform(record('ns.dim_blacklist', '{"user_id":1,"ad_id":2}'))).toEqual({ rows: [{ table: 'dim_blacklist', row: { user_id: 1, ad_id: 2 } }] });
+  });
+
+  it('dead-letters what is not a JSON object, skips tombstones', () => {
+    expect(spec.transform(record('ns.dim_blacklist', '[1]'))).toEqual({ deadLetter: 'a row of dim_blacklist must be a JSON object of its columns' });
+    expect(spec.transform(record('ns.dim_blacklist', '{'))).toMatchObject({ deadLetter: expect.stringMatching(/^malformed JSON/) });
+    expect(spec.transform(record('ns.other', '{}'))).toEqual({ deadLetter: 'no table for topic ns.other' });
+    expect(spec.transform(record('ns.dwd_ad_event', null))).toEqual({ skip: 'tombstone' });
+  });
+});
