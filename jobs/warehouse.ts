@@ -2,7 +2,8 @@
  * The warehouse pipeline as one job: the DWD stages of dwd_order_wide and dwd_ad_event, and every ADS
  * stage behind them. They are stages of one JobSpec so that watermarks flow from the DWD stages into
  * the ADS ones (job.ts links the stages of one job): the DWD topics carry their watermark markers, and
- * each ADS figure is emitted once every source it depends on has passed its window. `rtdw run --jobs`
+ * each ADS figure is emitted once every source it depends on has passed its window. The ADS table
+ * topics carry markers too, so the ClickHouse sink can publish each table's progress. `rtdw run --jobs`
  * runs a subset of the stages per process (JobRunner's `only`).
  */
 import { adClickTrendJob } from './ads/ad-click-trend.js';
@@ -19,14 +20,8 @@ import { adEventJob } from './dwd/ad-event.js';
 import type { DwdJobOptions } from './dwd/options.js';
 import { orderWideJob } from './dwd/order-wide.js';
 import type { JobSpec } from './runtime/job.js';
-import type { StageSpec } from './runtime/stage.js';
 
 export { ADS_TABLES, ADS_TOPIC_NAMES, adsTopics } from './ads/context.js';
-
-/** The stages of a DWD job, with their output `topic` also forwarding watermarks, for the ADS stages reading it. */
-function forwardingInto(job: JobSpec, topic: string): StageSpec[] {
-  return job.stages.map((stage) => ({ ...stage, outputs: stage.outputs.map((o) => (o.topic === topic ? { ...o, forwardWatermarks: true } : o)) }));
-}
 
 export function warehouseJob(o: DwdJobOptions): JobSpec {
   const ctx = adsContext(o);
@@ -45,8 +40,8 @@ export function warehouseJob(o: DwdJobOptions): JobSpec {
   return {
     name: `${o.namespace}.warehouse`,
     stages: [
-      ...forwardingInto(orderWideJob(o), ctx.topics.dwdOrderWide),
-      ...forwardingInto(adEventJob(o), ctx.topics.dwdAdEvent),
+      ...orderWideJob(o).stages,
+      ...adEventJob(o).stages,
       ...(orderFeeds.length > 0 ? [ordersStage(ctx, orderFeeds)] : []),
       ...(eventFeeds.length > 0 ? [eventsStage(ctx, eventFeeds)] : []),
       ...jobs.flatMap((j) => j.stages),

@@ -83,10 +83,14 @@ export function internalTopic(ctx: AdsContext, table: AdsTable, step: string): S
   return { topic: ctx.topics.internal(table, step), partitions: ctx.partitions, forwardWatermarks: true };
 }
 
-/** The outputs every ADS stage may write besides its own: the table's rows, screen records, late and dead letters. */
+/**
+ * The outputs every ADS stage may write besides its own: the table's rows (with the stage's watermark
+ * markers, from which the ClickHouse sink publishes the table's progress), screen records, late and
+ * dead letters.
+ */
 export function sinkOutputs(ctx: AdsContext, table: AdsTable | undefined, lateTopic: string, screens: boolean): StageOutput[] {
   const outputs: StageOutput[] = [];
-  if (table !== undefined) outputs.push({ topic: ctx.topics.tables[table], partitions: ctx.partitions });
+  if (table !== undefined) outputs.push({ topic: ctx.topics.tables[table], partitions: ctx.partitions, forwardWatermarks: true });
   if (screens) outputs.push({ topic: ctx.topics.redis, partitions: ctx.partitions });
   outputs.push({ topic: lateTopic, partitions: ctx.partitions }, { topic: ctx.topics.deadLetter, partitions: ctx.partitions });
   return outputs;

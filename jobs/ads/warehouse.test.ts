@@ -5,6 +5,7 @@
  * final source rows and the deduplicated events.
  */
 import { describe, expect, it } from 'vitest';
+import { parseScreenRecord } from '../../connectors/redis/records.js';
 import { InMemoryJob } from '../../test/support/in-memory-job.js';
 import {
   ALLOWED_LATENESS_MS,
@@ -51,6 +52,16 @@ describe('warehouse job in memory', () => {
       expect(sortRows(foldTable(job.values(topics.tables[table]) as Array<Record<string, unknown>>, TABLE_KEYS[table]))).toEqual(sortRows(rows));
     });
   }
+
+  it('every screen record is one the Redis sink accepts, keyed by the Redis key it writes', () => {
+    const records = job.outputs.filter((o) => o.topic === topics.redis);
+    expect(records.length).toBeGreaterThan(0);
+    for (const r of records) {
+      const record = parseScreenRecord(JSON.parse(r.value as string));
+      const id = 'window_start' in record ? record.window_start : 'ad_id' in record ? record.ad_id : 'day' in record ? record.day : undefined;
+      expect(r.key).toBe(`${record.kind}:${String(id)}`);
+    }
+  });
 
   it('every screen hash equals the model', () => {
     const got = foldScreens(job.values(topics.redis) as Array<Record<string, unknown>>);

@@ -6,7 +6,7 @@
  */
 import type { KafkaMessage } from 'kafkajs';
 import type { Sign } from './core/index.js';
-import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { decodeEnvelope, type Envelope } from './envelope.js';
 import type { Emitted } from './stage.js';
 
 export interface SignedItem {
@@ -24,10 +24,12 @@ export interface Contribution {
   readonly v: unknown;
 }
 
+/** Item values are JSON (amounts as text, never bigints), so the envelope is plain JSON.stringify. */
 export function itemsRecord(topic: string, key: string, items: readonly SignedItem[]): Emitted {
   const first = items[0];
   if (first === undefined) throw new Error('a record of signed items needs at least one item');
-  return { topic, key, value: encodeEnvelope({ t: first.t, v: items }) };
+  const envelope: Envelope = { t: first.t, v: items };
+  return { topic, key, value: JSON.stringify(envelope) };
 }
 
 /** The key and items of a record; throws with the reason when it is not one. */
@@ -49,11 +51,8 @@ export function decodeItems(message: KafkaMessage): { key: string; items: Signed
  */
 export function contributionChanges(before: readonly Contribution[], after: readonly Contribution[]): Emitted[] {
   const groups = new Map<string, { topic: string; key: string; items: SignedItem[] }>();
-  const identity = (c: Contribution): string => JSON.stringify([c.topic, c.key, c.t, c.v]);
-  const remaining = new Map<string, number>();
-  for (const c of after) remaining.set(identity(c), (remaining.get(identity(c)) ?? 0) + 1);
   const push = (c: Contribution, s: 1 | -1): void => {
-    const id = JSON.stringify([c.topic, c.key]);
+    const id = `${c.topic}\u0000${c.key}`;
     let group = groups.get(id);
     if (group === undefined) {
       group = { topic: c.topic, key: c.key, items: [] };
@@ -61,6 +60,15 @@ export function contributionChanges(before: readonly Contribution[], after: read
     }
     group.items.push({ t: c.t, s, v: c.v });
   };
+  // an insert or a deletion (most rows): nothing cancels
+  if (before.length === 0 || after.length === 0) {
+    for (const c of before) push(c, -1);
+    for (const c of after) push(c, 1);
+    return [...groups.values()].map((g) => itemsRecord(g.topic, g.key, g.items));
+  }
+  const identity = (c: Contribution): string => JSON.stringify([c.topic, c.key, c.t, c.v]);
+  const remaining = new Map<string, number>();
+  for (const c of after) remaining.set(identity(c), (remaining.get(identity(c)) ?? 0) + 1);
   for (const c of before) {
     const id = identity(c);
     const left = remaining.get(id) ?? 0;
