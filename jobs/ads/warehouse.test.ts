@@ -7,34 +7,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseScreenRecord } from '../../connectors/redis/records.js';
 import { InMemoryJob } from '../../test/support/in-memory-job.js';
-import {
-  ALLOWED_LATENESS_MS,
-  BLACKLIST_CLICKS,
-  OUT_OF_ORDERNESS_MS,
-  PARTITIONS,
-  RETENTION_MS,
-  ZONE,
-  expected,
-  scenario,
-} from '../../test/warehouse/ads-scenario.js';
+import { PARTITIONS, expected, scenario, warehouseOptions } from '../../test/warehouse/ads-scenario.js';
 import { adEventJob } from '../dwd/ad-event.js';
-import { PIPELINE_DEFAULTS, type DwdJobOptions } from '../dwd/options.js';
 import { warehouseJob } from '../warehouse.js';
 import { adsTopics } from './context.js';
 import { TABLE_KEYS, foldScreens, foldTable } from '../../test/warehouse/ads-fold.js';
 
 const namespace = 'wh';
 const topics = adsTopics(namespace);
-const options: DwdJobOptions = {
-  ...PIPELINE_DEFAULTS,
-  namespace,
-  timeZone: ZONE,
-  outOfOrdernessMs: OUT_OF_ORDERNESS_MS,
-  stateRetentionMs: RETENTION_MS,
-  allowedLatenessMs: ALLOWED_LATENESS_MS,
-  blacklistClicks: BLACKLIST_CLICKS,
-  partitions: PARTITIONS,
-};
+const options = warehouseOptions(namespace);
 
 const sortRows = (rows: readonly Record<string, unknown>[]): string[] => rows.map((r) => JSON.stringify(r)).sort();
 

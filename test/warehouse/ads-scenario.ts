@@ -14,6 +14,7 @@
  * The model reads the final source rows and the deduplicated on-time events directly and computes each
  * table as its SQL would, independently of the jobs' code.
  */
+import { PIPELINE_DEFAULTS, type DwdJobOptions } from '../../jobs/dwd/options.js';
 import { SourceDb, type SourceRecord } from './dwd-scenario.js';
 
 export { PARTITIONS } from './dwd-scenario.js';
@@ -30,6 +31,12 @@ const HOUR = 3_600_000;
 /** 22:30 in Shanghai, 1 January 2026 */
 const T0 = Date.UTC(2026, 0, 1, 14, 30);
 export const BOT = 900;
+/**
+ * Inputs sent at or after this time come in a second phase, once the first is processed: the late ones
+ * (events past the lateness, an order past the retention) are then late whatever the order in which the
+ * partitions of the first phase were read.
+ */
+export const SPLIT = T0 + 126 * MINUTE;
 
 /** mulberry32 */
 function random(seed: number): (n: number) => number {
@@ -185,11 +192,11 @@ export function scenario(): Scenario {
     // a duplicate of one event in 25, in its partition or the other
     if (i % 25 === 3) emit(e, ts + r(4 * SECOND) + 1);
   }
-  // late beyond the allowed lateness: in no figure
+  // late beyond the allowed lateness, sent after SPLIT (every partition is past them then): in no figure
   for (let i = 0; i < 6; i++) {
     const e = make(`late${i}`, i % 2 === 0 ? 'ad_click' : 'page_view', T0 + 20 * MINUTE + i * MINUTE, 7, 1, 1);
     late.push(e);
-    emit(e, e.ts + 10 * MINUTE);
+    emit(e, T0 + 140 * MINUTE + i * SECOND);
   }
   // an unknown area: dead-lettered
   emit(make('nowhere', 'ad_click', T0 + 30 * MINUTE, 8, 99, 1), T0 + 30 * MINUTE);
@@ -472,4 +479,23 @@ export function expected(s: Scenario): Expected {
   });
 
   return { tables, screens };
+}
+
+/**
+ * The warehouse job's settings for the scenario. Sources never go idle: every partition gets records to
+ * the end (the flush), so a partition read behind the others never makes its records late.
+ */
+export function warehouseOptions(namespace: string): DwdJobOptions {
+  return {
+    ...PIPELINE_DEFAULTS,
+    namespace,
+    timeZone: ZONE,
+    outOfOrdernessMs: OUT_OF_ORDERNESS_MS,
+    idleTimeoutMs: 3_600_000,
+    stateRetentionMs: RETENTION_MS,
+    allowedLatenessMs: ALLOWED_LATENESS_MS,
+    blacklistClicks: BLACKLIST_CLICKS,
+    partitions: PARTITIONS,
+    checkpointIntervalMs: 300,
+  };
 }
