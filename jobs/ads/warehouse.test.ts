@@ -5,6 +5,8 @@
  * final source rows and the deduplicated events.
  */
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { encodeValue, parseColumnType } from '../../connectors/clickhouse/encoder.js';
 import { parseScreenRecord } from '../../connectors/redis/records.js';
 import { InMemoryJob } from '../../test/support/in-memory-job.js';
 import { PARTITIONS, expected, scenario, warehouseOptions } from '../../test/warehouse/ads-scenario.js';
@@ -16,6 +18,17 @@ import { TABLE_KEYS, foldScreens, foldTable } from '../../test/warehouse/ads-fol
 const namespace = 'wh';
 const topics = adsTopics(namespace);
 const options = warehouseOptions(namespace);
+
+/** The columns of each ADS table, from its migration: name and type text. */
+function migrationColumns(): Map<string, Array<[name: string, type: string]>> {
+  const sql = readFileSync(new URL('../../schemas/clickhouse/0100_ads.sql', import.meta.url), 'utf8');
+  const tables = new Map<string, Array<[string, string]>>();
+  for (const m of sql.matchAll(/CREATE TABLE IF NOT EXISTS \{\{database\}\}\.(\w+)\s*\(([\s\S]*?)\)\s*ENGINE/g)) {
+    const columns = (m[2] as string).split(',\n').map((line) => line.trim().split(/\s+/)).map(([name, ...type]) => [name, type.join(' ')] as [string, string]);
+    tables.set(m[1] as string, columns);
+  }
+  return tables;
+}
 
 const sortRows = (rows: readonly Record<string, unknown>[]): string[] => rows.map((r) => JSON.stringify(r)).sort();
 
@@ -33,6 +46,23 @@ describe('warehouse job in memory', () => {
       expect(sortRows(foldTable(job.values(topics.tables[table]) as Array<Record<string, unknown>>, TABLE_KEYS[table]))).toEqual(sortRows(rows));
     });
   }
+
+  it('every table row has exactly its table\'s columns, each value fitting its type', () => {
+    const columns = migrationColumns();
+    expect([...columns.keys()].sort()).toEqual(Object.keys(TABLE_KEYS).sort());
+    for (const [table, cols] of columns) {
+      const rows = job.values(topics.tables[table as keyof typeof TABLE_KEYS]) as Array<Record<string, unknown>>;
+      expect(rows.length, table).toBeGreaterThan(0);
+      for (const row of rows) {
+        expect(Object.keys(row), table).toEqual(cols.map(([name]) => name));
+        for (const [name, type] of cols) {
+          // the sink's encoder has no DateTime (seconds) yet: its text is checked here
+          if (type === "DateTime('UTC')") expect(row[name], `${table}.${name}`).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+          else expect(() => encodeValue(parseColumnType(type), row[name]), `${table}.${name} = ${JSON.stringify(row[name])}`).not.toThrow();
+        }
+      }
+    }
+  });
 
   it('every screen record is one the Redis sink accepts, keyed by the Redis key it writes', () => {
     const records = job.outputs.filter((o) => o.topic === topics.redis);
