@@ -20,7 +20,8 @@ import { warehouseJob } from '../../jobs/warehouse.js';
 import { killHard } from '../support/children.js';
 import { config, uniqueName } from '../support/stack.js';
 import { TABLE_KEYS, foldScreens, foldTable } from './ads-fold.js';
-import { PARTITIONS, SPLIT, expected, scenario, warehouseOptions, type Input } from './ads-scenario.js';
+import { expected } from './ads-model.js';
+import { PARTITIONS, SPLIT, scenario, warehouseOptions, type Input } from './ads-scenario.js';
 
 const log = createLogger('ads-it', 'error');
 const kafka: Kafka = createKafka(config, 'ads-it', log);
