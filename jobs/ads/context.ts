@@ -9,7 +9,7 @@ import type { Contribution } from '../runtime/signed-items.js';
 import { DEFAULT_PARTITIONS, dwdTopics, type DwdJobOptions } from '../dwd/options.js';
 import type { AdEventRow, OrderWide } from './rows.js';
 
-/** The ClickHouse tables of the ADS layer (schemas/clickhouse/0100_ads.sql), one topic `<ns>.<table>` each. */
+/** The ClickHouse tables of the ADS layer (schemas/clickhouse/0004_ads.sql), one topic `<ns>.<table>` each. */
 export const ADS_TABLES = [
   'ads_order_city_1h',
   'ads_order_top3_city_1h',

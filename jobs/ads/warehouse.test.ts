@@ -22,7 +22,7 @@ const options = warehouseOptions(namespace);
 
 /** The columns of each ADS table, from its migration: name and type text. */
 function migrationColumns(): Map<string, Array<[name: string, type: string]>> {
-  const sql = readFileSync(new URL('../../schemas/clickhouse/0100_ads.sql', import.meta.url), 'utf8');
+  const sql = readFileSync(new URL('../../schemas/clickhouse/0004_ads.sql', import.meta.url), 'utf8');
   const tables = new Map<string, Array<[string, string]>>();
   for (const m of sql.matchAll(/CREATE TABLE IF NOT EXISTS \{\{database\}\}\.(\w+)\s*\(([\s\S]*?)\)\s*ENGINE/g)) {
     const columns = (m[2] as string).split(',\n').map((line) => line.trim().split(/\s+/)).map(([name, ...type]) => [name, type.join(' ')] as [string, string]);

@@ -6,7 +6,7 @@
  */
 type Row = Record<string, unknown>;
 
-/** The ORDER BY key of each ADS table (schemas/clickhouse/0100_ads.sql). */
+/** The ORDER BY key of each ADS table (schemas/clickhouse/0004_ads.sql). */
 export const TABLE_KEYS = {
   ads_order_city_1h: ['window_start', 'window_end', 'province', 'city'],
   ads_order_top3_city_1h: ['window_start', 'window_end', 'province', 'rank'],

@@ -90,14 +90,14 @@ describe('rtdw setup', () => {
     await setup(own, (line) => first.push(line), env);
     expect(first.join('\n')).toMatch(new RegExp(`database ${ns} created`));
     expect(first.join('\n')).toContain('tables created: areas, users, products, orders, order_items, payments, refunds');
-    expect(first.join('\n')).toContain('migrations applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql');
+    expect(first.join('\n')).toContain('migrations applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql, 0004_ads.sql');
 
     const second: string[] = [];
     await setup(own, (line) => second.push(line), env);
     expect(second).toEqual([
       `mysql       ${ns}: tables created: none; already there: areas, users, products, orders, order_items, payments, refunds`,
       'kafka       topics created: none; already there: 11 of 11',
-      `clickhouse  database ${ns}: migrations applied: none; already applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql`,
+      `clickhouse  database ${ns}: migrations applied: none; already applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql, 0004_ads.sql`,
       'clickhouse  TTL 30 days: set on none; already set on dwd_order_wide, dwd_ad_event',
     ]);
 
