@@ -11,7 +11,7 @@ import { setup } from '../../jobs/setup.js';
 import { config, uniqueName } from '../support/stack.js';
 import { clickhouse, deleteTopics, dropDatabase, query, withAdmin } from './support.js';
 
-const ALL_TABLES = ['dim_blacklist', 'dwd_ad_event', 'dwd_order_wide', 'ods_areas', 'ods_order_items', 'ods_orders', 'ods_payments', 'ods_products', 'ods_refunds', 'ods_users', 'pipeline_progress', 'schema_migrations'];
+const ALL_TABLES = ['ads_ad_click_trend_1m', 'ads_ad_clicks_1h', 'ads_ad_ctr_5m', 'ads_channel_daily', 'ads_daily_kpi', 'ads_hot_ads_daily', 'ads_order_city_1h', 'ads_order_payment_5m', 'ads_order_top3_city_1h', 'dim_blacklist', 'dwd_ad_event', 'dwd_order_wide', 'ods_areas', 'ods_order_items', 'ods_orders', 'ods_payments', 'ods_products', 'ods_refunds', 'ods_users', 'pipeline_progress', 'schema_migrations'];
 
 describe('ClickHouse migrations', () => {
   let client: ClickHouseClient;
