@@ -273,9 +273,25 @@ program
     const { runRedisSink } = await import('../connectors/redis/main.js');
     const { pipelineSettings } = await import('../connectors/generator/options.js');
     try {
-      await runRedisSink(config(), pipelineSettings().namespace);
+      const c = config();
+      await runRedisSink(c, pipelineSettings(c).namespace);
     } catch (err) {
       say(`rtdw redis-sink: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = err instanceof ConfigError ? 2 : 1;
+    }
+  });
+
+program
+  .command('screen')
+  .description('the live screen: a read-only web page of the Redis figures, pushed as they change (README "Live screen"); RTDW_SCREEN_* variables')
+  .action(async () => {
+    const { runScreen } = await import('../connectors/screen/main.js');
+    const { pipelineSettings } = await import('../connectors/generator/options.js');
+    try {
+      const c = config();
+      await runScreen(c, pipelineSettings(c), (url) => say(`rtdw screen: serving ${url}`));
+    } catch (err) {
+      say(`rtdw screen: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = err instanceof ConfigError ? 2 : 1;
     }
   });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cdcEnvSchema, loadCdcOptions } from '../connectors/mysql-binlog/config.js';
 import { redisSinkEnvSchema } from '../connectors/redis/config.js';
+import { screenEnvSchema } from '../connectors/screen/config.js';
 import { ConfigError, envSchema, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
@@ -87,6 +88,6 @@ describe('loadConfig', () => {
   it('documents every variable, and only real ones, in the README tables', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const documented = [...readme.matchAll(/^\| (`[A-Z_]+`(?: \/ `[A-Z_]+`)*) \|/gm)].flatMap((m) => [...(m[1] ?? '').matchAll(/`([A-Z_]+)`/g)].map((n) => n[1]));
-    expect(documented.sort()).toEqual([...Object.keys(envSchema.shape), ...Object.keys(cdcEnvSchema.shape), ...Object.keys(redisSinkEnvSchema.shape)].sort());
+    expect(documented.sort()).toEqual([...Object.keys(envSchema.shape), ...Object.keys(cdcEnvSchema.shape), ...Object.keys(redisSinkEnvSchema.shape), ...Object.keys(screenEnvSchema.shape)].sort());
   });
 });

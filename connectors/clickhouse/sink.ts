@@ -154,7 +154,8 @@ export class ClickHouseSink {
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
-      sessionTimeout: 30_000,
+      // A killed sink's partitions move after 10 s without heartbeats (waits on ClickHouse heartbeat themselves).
+      sessionTimeout: 10_000,
       heartbeatInterval: HEARTBEAT_MS,
       retry: { retries: 10, restartOnFailure: async () => true },
     });

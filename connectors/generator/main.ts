@@ -26,7 +26,7 @@ export interface GenerateFlags {
 }
 
 export async function runGenerate(config: RtdwConfig, flags: GenerateFlags, say: (line: string) => void): Promise<GeneratorReport> {
-  const settings = pipelineSettings();
+  const settings = pipelineSettings(config);
   const { json: _json, speed, start, ...numbers } = flags;
   const input: Omit<GeneratorOptionsInput, 'timezone' | 'blacklistClicks'> = {
     ...Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined)),

@@ -4,20 +4,21 @@
  * concerns the writers.
  */
 import { z } from 'zod';
-import { ConfigError } from '../../schemas/config.js';
+import { ConfigError, type RtdwConfig } from '../../schemas/config.js';
 import { PEAK_LOAD, rowsPerOrder, SESSION, sessionMix } from './traffic-shape.js';
 import { assertTimeZone } from './zoned-time.js';
 
 const DAY_MS = 86_400_000;
 
-/**
- * The pipeline settings the generator shares with the jobs: RTDW_NAMESPACE, RTDW_TIMEZONE and
- * RTDW_BLACKLIST_CLICKS, read here with the pipeline's defaults until schemas/config.ts carries them.
- */
+/** The pipeline settings the generator shares with the jobs (RTDW_NAMESPACE, RTDW_TIMEZONE, RTDW_BLACKLIST_CLICKS). */
 export interface PipelineSettings {
   namespace: string;
   timezone: string;
   blacklistClicks: number;
+}
+
+export function pipelineSettings(config: Pick<RtdwConfig, 'pipeline'>): PipelineSettings {
+  return { namespace: config.pipeline.namespace, timezone: config.pipeline.timezone, blacklistClicks: config.pipeline.blacklistClicks };
 }
 
 const timeZone = z.string().min(1).refine((zone) => {
@@ -28,19 +29,6 @@ const timeZone = z.string().min(1).refine((zone) => {
     return false;
   }
 }, 'expected an IANA time zone such as Asia/Shanghai or UTC');
-
-const pipelineEnvSchema = z.object({
-  RTDW_NAMESPACE: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a letter, then letters, digits and _').default('rtdw'),
-  RTDW_TIMEZONE: timeZone.default('UTC'),
-  RTDW_BLACKLIST_CLICKS: z.coerce.number().int().min(1).default(100),
-});
-
-export function pipelineSettings(env: Record<string, string | undefined> = process.env): PipelineSettings {
-  const known = Object.fromEntries(Object.keys(pipelineEnvSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
-  const parsed = pipelineEnvSchema.safeParse(known);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  return { namespace: parsed.data.RTDW_NAMESPACE, timezone: parsed.data.RTDW_TIMEZONE, blacklistClicks: parsed.data.RTDW_BLACKLIST_CLICKS };
-}
 
 const share = (max = 1) => z.coerce.number().min(0).max(max);
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

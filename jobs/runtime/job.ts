@@ -2,8 +2,8 @@
  * A job: stages connected by Kafka topics. A stage whose key differs from its input's writes an
  * internal topic keyed by the next key (repartitioning) and forwards its watermark into it; the
  * stage reading that topic combines the watermarks of every task of every stage feeding it.
- * Every worker process runs all stages; each stage is its own consumer group, so N processes
- * share each stage's partitions and Kafka moves them (with their state) when one dies.
+ * A worker process runs all stages, or those its runner selects; each stage is its own consumer
+ * group, so N processes share each stage's partitions and Kafka moves them (with their state) when one dies.
  */
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../connectors/observability/logger.js';
@@ -54,19 +54,33 @@ export async function resolveUpstream(kafka: Kafka, job: JobSpec): Promise<Map<s
   }
 }
 
+export interface JobRunnerOptions extends Omit<WorkerOptions, 'upstream'> {
+  /**
+   * Runs only the stages it accepts, so that a job's stages can be spread over processes; upstream
+   * watermarks are still resolved over the whole job. Default: every stage.
+   */
+  only?: (stage: string) => boolean;
+}
+
 export class JobRunner {
   private readonly workers: StageWorker[] = [];
+  private readonly stages: StageSpec[];
 
-  constructor(private readonly kafka: Kafka, private readonly job: JobSpec, private readonly log: Logger, private readonly options: Omit<WorkerOptions, 'upstream'> = {}) {}
+  constructor(private readonly kafka: Kafka, private readonly job: JobSpec, private readonly log: Logger, private readonly options: JobRunnerOptions = {}) {
+    const { only } = options;
+    this.stages = only === undefined ? job.stages : job.stages.filter((s) => only(s.name));
+    if (this.stages.length === 0) throw new Error(`job ${job.name}: no stage selected (stages: ${job.stages.map((s) => s.name).join(', ')})`);
+  }
 
   async start(): Promise<void> {
     const upstream = await resolveUpstream(this.kafka, this.job);
-    for (const stage of this.job.stages) this.workers.push(new StageWorker(this.kafka, stage, this.log, { ...this.options, upstream: upstream.get(stage.name) ?? [] }));
+    const { only: _only, ...workerOptions } = this.options;
+    for (const stage of this.stages) this.workers.push(new StageWorker(this.kafka, stage, this.log, { ...workerOptions, upstream: upstream.get(stage.name) ?? [] }));
     // Side by side: a start waits for its group's rebalance, which a killed member of an earlier run
     // holds up for the session timeout, once per stage if they started one after another.
     const started = await Promise.allSettled(
       this.workers.map(async (worker, i) => {
-        const stage = this.job.stages[i] as StageSpec;
+        const stage = this.stages[i] as StageSpec;
         await worker.start();
         this.log.info({ job: this.job.name, stage: stage.name, input: stage.input, upstreamTasks: upstream.get(stage.name)?.length ?? 0 }, 'stage running');
       }),
@@ -83,7 +97,7 @@ export class JobRunner {
     await Promise.all(
       this.workers.map(async (worker, i) => {
         await worker.stop();
-        this.log.info({ job: this.job.name, stage: this.job.stages[i]?.name }, 'stage stopped');
+        this.log.info({ job: this.job.name, stage: this.stages[i]?.name }, 'stage stopped');
       }),
     );
   }

@@ -130,10 +130,14 @@ export class StageWorker {
       this.log.error({ err: payload.error.message }, 'consumer crashed; state is rebuilt from the changelog on restart');
       for (const partition of [...this.tasks.keys()]) this.retire(partition, 'crash');
     });
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }: { payload: { topic: string; partition: number; offsetLag: string } }) => {
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }: { payload: { topic: string; partition: number; offsetLag: string; batchSize: number; lastOffset: string } }) => {
       // Also reported for batches holding only transaction markers or aborted records.
       const task = payload.topic === this.spec.input ? this.tasks.get(payload.partition) : undefined;
-      if (task !== undefined) task.caughtUp = BigInt(payload.offsetLag) <= 0n;
+      if (task === undefined) return;
+      task.caughtUp = BigInt(payload.offsetLag) <= 0n;
+      // kafkajs hands batches of control records alone to no eachBatch: the committed offset must
+      // still move past them, or a caught-up partition shows a lag of one marker forever.
+      if (payload.batchSize === 0) this.passControlRecords(task, BigInt(payload.lastOffset) + 1n);
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.spec.input, fromBeginning: true });
@@ -184,8 +188,12 @@ export class StageWorker {
       if (this.tasks.get(batch.partition) !== task) return;
       const out: Emitted[] = [];
       let last: string | undefined;
+      let whole = true;
       for (const message of batch.messages) {
-        if (!isRunning() || isStale()) break;
+        if (!isRunning() || isStale()) {
+          whole = false;
+          break;
+        }
         if (BigInt(message.offset) < task.position) continue;
         const marker = readWatermarkMarker(message);
         const emitted = marker === undefined ? task.processor.onRecord(message) : task.processor.onWatermark(marker.producer, marker.watermark);
@@ -193,6 +201,8 @@ export class StageWorker {
         last = message.offset;
       }
       if (last === undefined) return;
+      // A whole batch also covers the control records (transaction markers) after its last record.
+      if (whole && BigInt(batch.lastOffset()) > BigInt(last)) last = batch.lastOffset();
       task.position = BigInt(last) + 1n;
       task.lastRecordAt = Date.now();
       this.metrics.recordsIn.inc({ stage: this.spec.name }, batch.messages.length);
@@ -226,6 +236,17 @@ export class StageWorker {
         throw err;
       }
     });
+  }
+
+  /** Moves the task's offsets past control records that carry no data, committed at the next checkpoint. */
+  private passControlRecords(task: PartitionTask, next: bigint): void {
+    this.transact(task, 'batch', async () => {
+      if (this.tasks.get(task.partition) !== task || next <= task.position) return;
+      task.position = next;
+      task.nextOffset = next.toString();
+      task.transaction ??= await task.producer.transaction();
+      this.scheduleCommit(task);
+    }).catch(() => undefined);
   }
 
   private scheduleCommit(task: PartitionTask): void {

@@ -14,6 +14,7 @@ import { adEventJob } from '../../jobs/dwd/ad-event.js';
 import { PIPELINE_DEFAULTS, dwdTopics, type DwdJobOptions } from '../../jobs/dwd/options.js';
 import { orderWideJob } from '../../jobs/dwd/order-wide.js';
 import { JobRunner } from '../../jobs/runtime/job.js';
+import { WATERMARK_HEADER } from '../../jobs/runtime/watermark-marker.js';
 import { config, uniqueName } from '../support/stack.js';
 import {
   ALLOWED_LATENESS_MS,
@@ -53,7 +54,11 @@ type Json = Record<string, unknown>;
 
 async function readValues(topic: string): Promise<Array<{ key: string | null; value: Json }>> {
   const out: Array<{ key: string | null; value: Json }> = [];
-  await readToEnd(kafka, topic, (m) => void out.push({ key: m.key?.toString() ?? null, value: JSON.parse(String(m.value)) as Json }));
+  await readToEnd(kafka, topic, (m) => {
+    // The jobs' outputs carry their watermark markers for the stages and sinks downstream.
+    if (m.headers?.[WATERMARK_HEADER] !== undefined) return;
+    out.push({ key: m.key?.toString() ?? null, value: JSON.parse(String(m.value)) as Json });
+  });
   return out;
 }
 

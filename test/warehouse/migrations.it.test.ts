@@ -11,7 +11,7 @@ import { setup } from '../../jobs/setup.js';
 import { config, uniqueName } from '../support/stack.js';
 import { clickhouse, deleteTopics, dropDatabase, query, withAdmin } from './support.js';
 
-const ALL_TABLES = ['dim_blacklist', 'dwd_ad_event', 'dwd_order_wide', 'ods_areas', 'ods_order_items', 'ods_orders', 'ods_payments', 'ods_products', 'ods_refunds', 'ods_users', 'pipeline_progress', 'schema_migrations'];
+const ALL_TABLES = ['ads_ad_click_trend_1m', 'ads_ad_clicks_1h', 'ads_ad_ctr_5m', 'ads_channel_daily', 'ads_daily_kpi', 'ads_hot_ads_daily', 'ads_order_city_1h', 'ads_order_payment_5m', 'ads_order_top3_city_1h', 'dim_blacklist', 'dwd_ad_event', 'dwd_order_wide', 'ods_areas', 'ods_order_items', 'ods_orders', 'ods_payments', 'ods_products', 'ods_refunds', 'ods_users', 'pipeline_progress', 'schema_migrations'];
 
 describe('ClickHouse migrations', () => {
   let client: ClickHouseClient;
@@ -90,21 +90,21 @@ describe('rtdw setup', () => {
     await setup(own, (line) => first.push(line), env);
     expect(first.join('\n')).toMatch(new RegExp(`database ${ns} created`));
     expect(first.join('\n')).toContain('tables created: areas, users, products, orders, order_items, payments, refunds');
-    expect(first.join('\n')).toContain('migrations applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql');
+    expect(first.join('\n')).toContain('migrations applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql, 0004_ads.sql');
 
     const second: string[] = [];
     await setup(own, (line) => second.push(line), env);
     expect(second).toEqual([
       `mysql       ${ns}: tables created: none; already there: areas, users, products, orders, order_items, payments, refunds`,
       'kafka       topics created: none; already there: 11 of 11',
-      `clickhouse  database ${ns}: migrations applied: none; already applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql`,
+      `clickhouse  database ${ns}: migrations applied: none; already applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql, 0004_ads.sql`,
       'clickhouse  TTL 30 days: set on none; already set on dwd_order_wide, dwd_ad_event',
     ]);
 
     const [tables] = await admin.query<mysql.RowDataPacket[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [ns]);
     expect(tables.map((r) => String(r.t)).sort()).toEqual(['areas', 'order_items', 'orders', 'payments', 'products', 'refunds', 'users']);
     const meta = await withAdmin((a) => a.fetchTopicMetadata({ topics: [`${ns}.ods_binlog`, `${ns}.ods_events`, `${ns}.dead_letter`] }));
-    expect(meta.topics.map((t) => [t.name, t.partitions.length]).sort()).toEqual([[`${ns}.dead_letter`, 1], [`${ns}.ods_binlog`, 3], [`${ns}.ods_events`, 4]]);
+    expect(meta.topics.map((t) => [t.name, t.partitions.length]).sort()).toEqual([[`${ns}.dead_letter`, 3], [`${ns}.ods_binlog`, 3], [`${ns}.ods_events`, 4]]);
     const ttl = await query<{ name: string; engine_full: string }>(client, "SELECT name, engine_full FROM system.tables WHERE database = {ns:String} AND name LIKE 'dwd_%' ORDER BY name", { ns });
     expect(ttl.map((t) => [t.name, /TTL (.*?) SETTINGS/.exec(t.engine_full)?.[1]])).toEqual([
       ['dwd_ad_event', 'toDate(ts) + toIntervalDay(30)'],

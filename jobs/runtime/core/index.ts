@@ -145,3 +145,24 @@ export {
   paymentOutcomes,
 } from './alerts/payment-failure.js';
 export { type BlacklistRow, type ClickBotOptions, type ClickBotSnapshot, type SavedClickBotUser, ClickBotDetector } from './alerts/click-bot.js';
+export {
+  type SavedTumblingWindow,
+  type TumblingAssigner,
+  type TumblingWindowOptions,
+  type TumblingWindowSnapshot,
+  TumblingWindowOperator,
+  calendarDays,
+  fixedWindows,
+} from './tumbling-window.js';
+export { type ChangelogNormalizeOptions, type ChangelogNormalizeSnapshot, type NormalizeOutput, type SavedNormalizedKey, ChangelogNormalize } from './changelog-normalize.js';
+export { type GatherOutput, type SavedGatherEntry, type WindowGatherOptions, type WindowGatherSnapshot, WindowGather } from './window-gather.js';
+export {
+  type LateMeasure,
+  type MeasureDeltas,
+  type SavedMultiplicities,
+  type SavedPending,
+  type WindowedMeasuresOptions,
+  type WindowedMeasuresSnapshot,
+  WindowedMeasures,
+} from './windowed-measures.js';
+export { type IntervalExistsOptions, type IntervalExistsOutput, type IntervalExistsSnapshot, type SavedExistsKey, IntervalExists } from './interval-exists.js';

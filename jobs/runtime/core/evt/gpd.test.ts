@@ -70,7 +70,7 @@ describe('fitGpd', () => {
         }
       }
     }
-  });
+  }, 60_000);
 
   it('does not depend on the unit: σ scales, γ does not', () => {
     const y = draw(gpd(uniforms(13), 0.3, 1), 500);

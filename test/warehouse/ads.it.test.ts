@@ -1,0 +1,170 @@
+/**
+ * The warehouse job on Kafka, in a worker process, over the fixed scenario of ads-scenario.ts written to
+ * a private namespace: the first phase of input, with the worker killed -9 mid-work and restarted from
+ * its checkpoints as two processes (the DWD stages in one, the ADS stages in the other: JobRunner's
+ * `only`), then the second phase. The ADS topics read back read_committed and folded as the
+ * sinks fold them (ClickHouse FINAL, the Redis sink's record semantics) must equal the model's SQL over
+ * the final source rows and events, exactly; late changes and dead letters must be the expected ones.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka } from '../../connectors/kafka/client.js';
+import { readToEnd } from '../../connectors/kafka/read-to-end.js';
+import { ensureTopics } from '../../connectors/kafka/topics.js';
+import { createLogger } from '../../connectors/observability/logger.js';
+import { parseScreenRecord } from '../../connectors/redis/records.js';
+import { adsTopics, ADS_TABLES } from '../../jobs/ads/context.js';
+import { WATERMARK_HEADER } from '../../jobs/runtime/watermark-marker.js';
+import { warehouseJob } from '../../jobs/warehouse.js';
+import { killHard } from '../support/children.js';
+import { config, uniqueName } from '../support/stack.js';
+import { TABLE_KEYS, foldScreens, foldTable } from './ads-fold.js';
+import { expected } from './ads-model.js';
+import { PARTITIONS, SPLIT, scenario, warehouseOptions, type Input } from './ads-scenario.js';
+
+const log = createLogger('ads-it', 'error');
+const kafka: Kafka = createKafka(config, 'ads-it', log);
+const namespace = uniqueName('ads');
+const topics = adsTopics(namespace);
+const job = warehouseJob(warehouseOptions(namespace));
+const SOURCES = new Set([topics.odsBinlog, topics.odsEvents]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Json = Record<string, unknown>;
+
+interface Worker {
+  child: ChildProcess;
+  output: string[];
+}
+
+function startWorker(part: 'all' | 'dwd' | 'ads' = 'all'): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/warehouse/ads-worker.ts', namespace, part], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const output: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+  return { child, output };
+}
+
+async function stopWorker(w: Worker): Promise<void> {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+  const exited = new Promise((r) => w.child.once('exit', r));
+  w.child.kill('SIGTERM');
+  const timer = setTimeout(() => w.child.kill('SIGKILL'), 40_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A topic's data records, read_committed (watermark markers left out). */
+async function values(topic: string): Promise<Json[]> {
+  const out: Json[] = [];
+  await readToEnd(kafka, topic, (m) => {
+    if (m.headers?.[WATERMARK_HEADER] === undefined && m.value !== null) out.push(JSON.parse(m.value.toString()) as Json);
+  });
+  return out;
+}
+
+async function produce(producer: Producer, inputs: readonly Input[]): Promise<void> {
+  for (const topic of ['binlog', 'events'] as const) {
+    const records = inputs.filter((i) => i.topic === topic).map((i) => i.record);
+    for (let i = 0; i < records.length; i += 500) {
+      await producer.send({ topic: topic === 'binlog' ? topics.odsBinlog : topics.odsEvents, acks: -1, messages: records.slice(i, i + 500).map((r) => ({ partition: r.partition, key: r.key, value: r.value })) });
+    }
+  }
+}
+
+/**
+ * The source stages have read their inputs to the end (committed offsets at the end: the test writes
+ * them without transactions). Their watermark markers then precede, in every topic downstream, the
+ * records of anything produced later.
+ */
+async function sourcesRead(admin: Admin, only: (stage: string) => boolean = () => true): Promise<void> {
+  for (const stage of job.stages.filter((st) => SOURCES.has(st.input) && only(st.name))) {
+    const ends = await admin.fetchTopicOffsets(stage.input);
+    const [committed] = await admin.fetchOffsets({ groupId: `rtdw-${stage.name}`, topics: [stage.input] });
+    for (const end of ends) {
+      const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+      if (Number(end.high) > Math.max(0, Number(offset))) throw new Error(`${stage.name} has not read ${stage.input}/${end.partition} to the end`);
+    }
+  }
+}
+
+async function eventually(check: () => Promise<void>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(1000);
+    }
+  }
+}
+
+const sortRows = (rows: readonly Json[]): string[] => rows.map((r) => JSON.stringify(r)).sort();
+
+describe('warehouse job on Kafka: every ADS table and screen', () => {
+  let admin: Admin;
+  let producer: Producer;
+  const workers: Worker[] = [];
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    producer = kafka.producer();
+    await producer.connect();
+    await ensureTopics(admin, [...SOURCES].map((topic) => ({ topic, partitions: PARTITIONS })));
+  });
+
+  afterAll(async () => {
+    for (const w of workers) await stopWorker(w).catch(() => undefined);
+    await producer?.disconnect();
+    await admin?.disconnect();
+  });
+
+  it('equals SQL over the source rows and the deduplicated events, across a kill -9 mid-work', { timeout: 900_000 }, async () => {
+    const s = scenario();
+    const want = expected(s);
+    const first = s.inputs.filter((i) => i.at < SPLIT);
+    const second = s.inputs.filter((i) => i.at >= SPLIT);
+    // the first rows to come: a minute of clicks is complete once the watermark passes it
+    const trendRows = async () => (await values(topics.tables.ads_ad_click_trend_1m)).length;
+    const show = (w: Worker) => `worker output:\n${w.output.join('').slice(-4000)}`;
+
+    // the binlog first, so that every task holds the areas before the first event
+    await produce(producer, first.filter((i) => i.topic === 'binlog'));
+    workers.push(startWorker());
+    await eventually(() => sourcesRead(admin, (stage) => stage === `${namespace}.dwd_ad_event.areas`), 180_000);
+    await produce(producer, first.filter((i) => i.topic === 'events'));
+    // kill -9 once the first ADS rows are committed
+    await eventually(async () => {
+      if ((await trendRows()) === 0) throw new Error(`no ADS row yet\n${show(workers[0] as Worker)}`);
+    }, 180_000);
+    await killHard((workers[0] as Worker).child);
+    const atKill = await trendRows();
+    // restarted as two processes, the DWD stages in one and the ADS stages in the other
+    workers.push(startWorker('dwd'), startWorker('ads'));
+    // the second phase once the first is read: its late records are then late on every path
+    await eventually(() => sourcesRead(admin), 240_000);
+    await produce(producer, second);
+
+    for (const table of ADS_TABLES) {
+      await eventually(async () => {
+        const rows = foldTable(await values(topics.tables[table]), TABLE_KEYS[table]);
+        expect(sortRows(rows), table).toEqual(sortRows(want.tables[table] ?? []));
+      }, 300_000);
+    }
+    const hashes = (m: Map<string, Map<string, string>>) => Object.fromEntries([...m].map(([k, h]) => [k, Object.fromEntries([...h].sort())]));
+    await eventually(async () => expect(hashes(foldScreens(await values(topics.redis)))).toEqual(hashes(want.screens)));
+    await Promise.all(workers.slice(1).map(stopWorker));
+    for (const r of await values(topics.redis)) parseScreenRecord(r);
+
+    // the kill landed mid-work: some rows were committed before it, more after
+    expect(atKill).toBeGreaterThan(0);
+    expect(atKill).toBeLessThan(await trendRows());
+    expect((await values(topics.lateChanges)).map((l) => l.order_id)).toEqual([s.lateOrder]);
+    expect((await values(topics.lateEvents)).map((l) => (l.event as Json).event_id).sort()).toEqual(s.late.map((e) => e.event_id).sort());
+    expect((await values(topics.deadLetter)).map((d) => String(d.reason))).toEqual([expect.stringContaining('unknown area_id 99')]);
+  });
+});
