@@ -17,9 +17,9 @@
  *    watchedStages; connectors/kafka/lag.ts groupProgress, sampled every 250 ms) has its committed and
  *    end offsets standing still for QUIET_MS within RESIDUAL_LAG of the end; the time counted is when
  *    each got its final offsets. Each stage commits outputs and offsets in one transaction, and the
- *    sinks commit only what ClickHouse acknowledged, so then every row is in ClickHouse. (Lag 0 is never
- *    reached: the DWD stages commit the offset after their last record, not after the transaction
- *    markers behind it, leaving one per upstream producer and partition; the residual is printed.)
+ *    sinks commit only what ClickHouse acknowledged, so then every row is in ClickHouse. (Standing
+ *    still rather than lag 0: a stage that commits only up to its last record leaves the transaction
+ *    markers behind it, one per upstream producer and partition; the residual lag is printed.)
  *    The generator's first write is taken as its report's arrival − its wallMs (a few ms late: the
  *    report comes after its disconnect; negligible against the window). Afterwards the ODS mirror's
  *    FINAL counts are compared with MySQL's, dwd_order_wide's orders with MySQL's (orders created over
@@ -75,7 +75,7 @@ const COOLDOWN_S = 10;
 const DRAIN_TIMEOUT_MS = 15 * 60_000;
 /** a group is done once its offsets stood still this long (over a checkpoint interval, 1 s) ... */
 const QUIET_MS = 3000;
-/** ... within this many records of the end: the job stages never commit past the trailing transaction markers */
+/** ... within this many records of the end (trailing transaction markers a stage may leave uncommitted) */
 const RESIDUAL_LAG = 64;
 const PROFILE_DIR = process.env.BENCH_PIPELINE_PROFILE;
 const CHILD_LOG = process.env.BENCH_PIPELINE_CHILD_LOG;

@@ -10,6 +10,7 @@ import type { Admin } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import { Kafka, logLevel } from '../connectors/kafka/kafkajs.js';
 import { createClickHouse, quoteIdentifier, type ClickHouseClient } from '../connectors/clickhouse/client.js';
+import { PART_NAMES } from '../jobs/pipeline/parts.js';
 import { watchedStages } from '../jobs/pipeline/run.js';
 import type { WatchedStage } from '../jobs/pipeline/progress.js';
 import { loadConfig, repoRoot, type RtdwConfig } from '../schemas/config.js';
@@ -119,7 +120,7 @@ export class PrivatePipeline {
     const flags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
     this.run = spawnRtdw([...flags, 'bin/rtdw.mjs', 'run'], { ...this.env, LOG_LEVEL: 'info' }, this.log('run'), (line) => {
       const part = /"part":"(\w+)".*"msg":"part running"/.exec(line)?.[1];
-      if (part !== undefined && parts.add(part).size === 4) ready();
+      if (part !== undefined && parts.add(part).size === PART_NAMES.length) ready();
     });
     const outcome = await Promise.race([running.then(() => 'ok'), this.run.exited.then((c) => `exited with ${c}`), sleep(120_000).then(() => 'not running after 120 s')]);
     if (outcome !== 'ok') throw new Error(`rtdw run ${outcome}:\n${this.run.errors()}`);
