@@ -1,6 +1,7 @@
 /** Reads a topic from the beginning to its current end (read_committed): for changelogs and position stores. */
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { DeliveredOnce } from './delivered-once.js';
 
 /**
  * Stops once every partition's position reaches the end offset taken at the start (the last stable
@@ -26,6 +27,7 @@ export async function readToEnd(
   }
   if (remaining.size === 0) return;
   const consumer = kafka.consumer({ groupId: `rtdw-reader-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false, maxBytes: 50 * 1024 * 1024 });
+  const once = new DeliveredOnce();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -44,7 +46,7 @@ export async function readToEnd(
           autoCommit: false,
           eachBatch: async ({ batch }) => {
             if (opts.partition !== undefined && batch.partition !== opts.partition) return;
-            for (const m of batch.messages) onMessage(m, batch.partition);
+            for (const m of batch.messages) if (once.take(batch.topic, batch.partition, m.offset)) onMessage(m, batch.partition);
           },
         })
         .catch(reject);

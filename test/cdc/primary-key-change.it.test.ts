@@ -11,6 +11,7 @@ import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
 import type { CanalFlatMessage, CanalRow } from '../../connectors/mysql-binlog/canal/flat-message.js';
 import { appDb, cdcEnv, startCdc } from '../support/cdc.js';
 import { config, uniqueName } from '../support/stack.js';
+import { DeliveredOnce } from '../../connectors/kafka/delivered-once.js';
 
 const table = uniqueName('pkchange');
 
@@ -48,6 +49,7 @@ async function readRecords(topic: string, done: (all: RecordRead[]) => boolean, 
   await admin.disconnect();
   const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: false, maxBytes: 50 * 1024 * 1024 });
   const all: RecordRead[] = [];
+  const once = new DeliveredOnce();
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -56,7 +58,7 @@ async function readRecords(topic: string, done: (all: RecordRead[]) => boolean, 
       void consumer
         .run({
           eachBatch: async ({ batch }) => {
-            for (const m of batch.messages) all.push({ partition: batch.partition, offset: BigInt(m.offset), key: m.key?.toString() ?? null, value: m.value === null ? null : m.value.toString() });
+            for (const m of batch.messages) if (once.take(batch.topic, batch.partition, m.offset)) all.push({ partition: batch.partition, offset: BigInt(m.offset), key: m.key?.toString() ?? null, value: m.value === null ? null : m.value.toString() });
             if (done(all)) {
               clearTimeout(timer);
               resolve();

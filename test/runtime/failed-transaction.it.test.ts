@@ -27,6 +27,7 @@ import { envelopeParser, windowStage } from '../../jobs/runtime/window-stage.js'
 import { StageWorker, transactionalId } from '../../jobs/runtime/worker.js';
 import { config, uniqueName } from '../support/stack.js';
 import { difference, resultText, slidingSumModel, type ModelEvent } from './sliding-sum-model.js';
+import { DeliveredOnce } from '../../connectors/kafka/delivered-once.js';
 
 const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
 const log = createLogger('failed-transaction-test', process.env.TEST_LOG_LEVEL ?? 'fatal');
@@ -109,7 +110,8 @@ async function readUncommitted(topic: string): Promise<number> {
         if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end) remaining.delete(payload.partition);
         if (remaining.size === 0) resolve();
       });
-      consumer.run({ eachBatch: async ({ batch }) => void (count += batch.messages.length) }).catch(reject);
+      const once = new DeliveredOnce();
+      consumer.run({ eachBatch: async ({ batch }) => void (count += batch.messages.filter((m) => once.take(batch.topic, batch.partition, m.offset)).length) }).catch(reject);
     });
   } finally {
     await consumer.disconnect();

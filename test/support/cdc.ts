@@ -11,6 +11,7 @@ import type { PublisherThread } from '../../connectors/mysql-binlog/publisher-th
 import { CdcService } from '../../connectors/mysql-binlog/service.js';
 import type { CanalFlatMessage } from '../../connectors/mysql-binlog/canal/flat-message.js';
 import { config, uniqueName } from './stack.js';
+import { DeliveredOnce } from '../../connectors/kafka/delivered-once.js';
 
 export interface CdcRun {
   env: Record<string, string>;
@@ -75,6 +76,7 @@ export async function readUntil(topics: string[], done: (all: Received[]) => boo
   const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: false, maxBytes: 50 * 1024 * 1024 });
   const all: Received[] = [];
+  const once = new DeliveredOnce();
   await consumer.connect();
   try {
     for (const topic of topics) await waitForTopic(kafka, topic, timeoutMs);
@@ -85,6 +87,7 @@ export async function readUntil(topics: string[], done: (all: Received[]) => boo
         .run({
           eachBatch: async ({ batch }) => {
             for (const m of batch.messages) {
+              if (!once.take(batch.topic, batch.partition, m.offset)) continue;
               all.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, message: JSON.parse(String(m.value)) as CanalFlatMessage });
             }
             if (done(all)) {

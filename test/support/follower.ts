@@ -2,6 +2,7 @@
 import type { Consumer } from 'kafkajs';
 import { Kafka, logLevel } from '../../connectors/kafka/kafkajs.js';
 import { config, uniqueName } from './stack.js';
+import { DeliveredOnce } from '../../connectors/kafka/delivered-once.js';
 
 const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
 
@@ -25,6 +26,7 @@ export class Follower {
   static async start(topics: string[], onMessage: (topic: string, key: string | null, value: string) => void): Promise<Follower> {
     const consumer = kafka.consumer({ groupId: uniqueName('follower'), readUncommitted: false, maxWaitTimeInMs: 100, maxBytes: 50 * 1024 * 1024 });
     const follower = new Follower(consumer, topics);
+    const once = new DeliveredOnce();
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }: { payload: { topic: string; partition: number; lastOffset: string } }) => {
       follower.next.set(`${payload.topic}:${payload.partition}`, BigInt(payload.lastOffset) + 1n);
     });
@@ -32,7 +34,7 @@ export class Follower {
     await consumer.subscribe({ topics, fromBeginning: true });
     void consumer.run({
       eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) onMessage(batch.topic, m.key?.toString() ?? null, String(m.value));
+        for (const m of batch.messages) if (once.take(batch.topic, batch.partition, m.offset)) onMessage(batch.topic, m.key?.toString() ?? null, String(m.value));
       },
     });
     return follower;

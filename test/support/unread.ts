@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
+import { DeliveredOnce } from '../../connectors/kafka/delivered-once.js';
 
 interface Range {
   topic: string;
@@ -36,6 +37,7 @@ export async function dataRecordsIn(kafka: Kafka, ranges: readonly Range[], time
   const topics = [...new Set(open.map((r) => r.topic))];
   const consumer = kafka.consumer({ groupId: `rtdw-unread-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
   let records = 0;
+  const once = new DeliveredOnce();
   await consumer.connect();
   try {
     await consumer.subscribe({ topics, fromBeginning: false });
@@ -56,7 +58,7 @@ export async function dataRecordsIn(kafka: Kafka, ranges: readonly Range[], time
           eachBatch: async ({ batch }) => {
             const range = open.find((r) => r.topic === batch.topic && r.partition === batch.partition);
             if (range === undefined) return;
-            for (const m of batch.messages) if (BigInt(m.offset) >= range.from && BigInt(m.offset) < range.end) records += 1;
+            for (const m of batch.messages) if (BigInt(m.offset) >= range.from && BigInt(m.offset) < range.end && once.take(batch.topic, batch.partition, m.offset)) records += 1;
           },
         })
         .then(() => {
