@@ -33,7 +33,8 @@ export const envSchema = z.object({
   RTDW_DATA_DIR: z.string().min(1).default(resolve(repoRoot, '.rtdw')),
   RTDW_CACHE_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  METRICS_PORT: port.optional(),
+  /** 0: a free port (Prometheus finds it through the process's target file, connectors/observability/scrape-targets.ts). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 
   RTDW_NAMESPACE: identifier.default('rtdw'),
   RTDW_TIMEZONE: z

@@ -17,6 +17,7 @@
 import mysql from 'mysql2/promise';
 import type { Kafka } from 'kafkajs';
 import type { RtdwConfig } from '../../schemas/config.js';
+import { addReadinessCheck } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
 import { BinlogReader, type BinlogPosition, type CommittedTransaction } from './binlog-reader.js';
 import { classifyQueryEvent } from './canal/ddl.js';
@@ -90,6 +91,8 @@ export class CdcService {
   private readonly pool = new BufferPool();
   private committed: StoredPosition | undefined;
   private stopping = false;
+  /** For readiness: streaming the binlog now, or starting / waiting to restart after a failure. */
+  private phase: 'starting' | 'streaming' | 'restarting' = 'starting';
   private wake: (() => void) | undefined;
   private markStreaming: () => void = () => undefined;
   /** Resolves once the reader is connected and streaming (a snapshot runs meanwhile). */
@@ -119,6 +122,7 @@ export class CdcService {
 
   /** Runs until stop(); recoverable failures restart the pipeline with exponential backoff. */
   async run(): Promise<void> {
+    const removeCheck = addReadinessCheck('cdc binlog reader', () => ({ ok: this.phase === 'streaming', detail: this.phase }));
     try {
       await this.store.ensureTopic();
       await this.loop();
@@ -126,6 +130,7 @@ export class CdcService {
       // The schema pool's connections and the publisher thread would otherwise keep a stopped process alive.
       await this.schemas.close().catch(() => undefined);
       await this.publisher.terminate();
+      removeCheck();
     }
   }
 
@@ -151,6 +156,7 @@ export class CdcService {
           continue;
         }
         this.metrics.restarts.inc();
+        this.phase = 'restarting';
         this.log.error({ err: (err as Error).message, retryInMs: backoffMs }, 'cdc pipeline failed; restarting from the last committed position');
         // Whatever state the failure left in the publisher thread (a producer mid-transaction, a start that
         // never finished), the next run gets a fresh one.
@@ -279,6 +285,7 @@ export class CdcService {
       throw err;
     }
     this.markStreaming();
+    this.phase = 'streaming';
     if (from.snapshot === undefined) this.markSnapshotted();
     const snapshot = new SnapshotRunner({
       from,

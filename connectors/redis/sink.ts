@@ -124,6 +124,11 @@ export class RedisSink {
     this.scripts = this.client as unknown as ScriptCommands;
   }
 
+  /** The client's connection is up (readiness; a write may still meet an outage). */
+  get connected(): boolean {
+    return this.client.status === 'ready';
+  }
+
   /** Resolves once the client is connected (a test's wait; writes do not need it). */
   async ready(): Promise<void> {
     if (this.client.status === 'ready') return;
@@ -179,6 +184,7 @@ export class RedisSink {
         else {
           outcome.rejected.push({ index, reason: errorText(reply.reason) });
           this.metrics.records.inc({ kind: write.type === 'hash' ? write.kind : write.type, result: 'rejected' });
+          this.metrics.errors.inc({ kind: 'rejected' });
         }
         return;
       }
@@ -215,6 +221,7 @@ export class RedisSink {
   }
 
   private unavailable(reason: string): void {
+    this.metrics.errors.inc({ kind: 'unavailable' });
     this.metrics.retries.inc();
     if (this.outage !== undefined) {
       this.outage.attempts += 1;

@@ -52,7 +52,7 @@ export function watchedStages(config: RtdwConfig): WatchedStage[] {
 export async function runPipeline(config: RtdwConfig, options: RunOptions): Promise<void> {
   const log = createLogger('run', config.logLevel);
   const stop = options.stopSignal ?? signalled(log);
-  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
+  const metrics = await serveMetrics(config, 'run');
   const parts: PipelinePart[] = options.parts.map((name) => createPart(name, config, log));
   let view: NodeJS.Timeout | undefined;
   const admin = createKafka(config, 'progress', log).admin();
