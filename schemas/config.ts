@@ -20,6 +20,10 @@ function canonicalTimeZone(name: string): string | undefined {
     return undefined;
   }
 }
+/** Services of the local stack that start only when asked for (`rtdw stack up --with`, RTDW_STACK_WITH). */
+export const OPTIONAL_SERVICES = ['prometheus'] as const;
+export type OptionalService = (typeof OPTIONAL_SERVICES)[number];
+
 const hostPort = z
   .string()
   .regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
@@ -35,6 +39,13 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** 0: a free port (Prometheus finds it through the process's target file, connectors/observability/scrape-targets.ts). */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Optional services `rtdw stack up` starts besides the four (also `--with`): prometheus. */
+  RTDW_STACK_WITH: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((n) => n.trim()).filter((n) => n.length > 0))
+    .pipe(z.array(z.enum(OPTIONAL_SERVICES))),
+  RTDW_PROMETHEUS_PORT: port.default(9090),
 
   RTDW_NAMESPACE: identifier.default('rtdw'),
   RTDW_TIMEZONE: z
@@ -86,6 +97,11 @@ export interface RtdwConfig {
   cacheDir: string;
   logLevel: Env['LOG_LEVEL'];
   metricsPort: number | undefined;
+  stack: {
+    /** optional services started with the four */
+    with: OptionalService[];
+    prometheusPort: number;
+  };
   mysql: {
     host: string;
     port: number;
@@ -152,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cacheDir: resolve(e.RTDW_CACHE_DIR ?? resolve(process.env.HOME ?? e.RTDW_DATA_DIR, '.cache', 'rtdw')),
     logLevel: e.LOG_LEVEL,
     metricsPort: e.METRICS_PORT,
+    stack: { with: e.RTDW_STACK_WITH, prometheusPort: e.RTDW_PROMETHEUS_PORT },
     mysql: {
       host: e.MYSQL_HOST,
       port: e.MYSQL_PORT,

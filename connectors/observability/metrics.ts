@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { RtdwConfig } from '../../schemas/config.js';
 import { readiness } from './health.js';
 import { registerTarget } from './scrape-targets.js';
@@ -12,6 +12,19 @@ import { registerTarget } from './scrape-targets.js';
 export const registry = new Registry();
 // Node's own figures under rtdw_: rtdw_process_cpu_seconds_total, rtdw_nodejs_eventloop_lag_seconds, …
 collectDefaultMetrics({ register: registry, prefix: 'rtdw_' });
+
+// The /readyz checks as a metric, so Prometheus can alert on a process that runs but is not ready.
+new Gauge({
+  name: 'rtdw_readiness_check_ok',
+  help: '1 while the readiness check passes, 0 while it fails (the checks of /readyz; none while nothing runs)',
+  labelNames: ['check'],
+  registers: [registry],
+  async collect() {
+    this.reset();
+    const { checks } = await readiness();
+    for (const c of checks) this.set({ check: c.name }, c.ok ? 1 : 0);
+  },
+});
 
 const HOST = '127.0.0.1';
 

@@ -28,6 +28,13 @@ export function runtimeMetrics(): ReturnType<typeof create> {
   return metrics;
 }
 
+/** Drops a partition's series when its task closes: another worker (or the reopened task) reports it from now on. */
+export function forgetPartition(stage: string, partition: number): void {
+  const m = runtimeMetrics();
+  const labels = { stage, partition: String(partition) };
+  for (const gauge of [m.stateKeys, m.watermark, m.watermarkLag, m.lateRecords, m.lastCheckpoint]) gauge.remove(labels);
+}
+
 /** What a stage's output topic carries, by the topic names of schemas/topics.ts (`<ns>.dead_letter`, …) and jobs/sliding-sum.ts (`<output>-late`, …). */
 export type OutputKind = 'dead_letter' | 'late_event' | 'late_change' | 'result';
 

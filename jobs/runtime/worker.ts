@@ -15,7 +15,7 @@ import { produceRequests } from '../../connectors/kafka/produce-requests.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
 import { ensureTopics } from '../../connectors/kafka/topics.js';
 import { observeConsumer } from '../../connectors/observability/consumer.js';
-import { countEmitted, runtimeMetrics } from './metrics.js';
+import { countEmitted, forgetPartition, runtimeMetrics } from './metrics.js';
 import { MIN_TIMESTAMP } from './core/index.js';
 import { changelogTopic, producerId, type Emitted, type PartitionProcessor, type StageSpec } from './stage.js';
 import { readWatermarkMarker, watermarkMarkers } from './watermark-marker.js';
@@ -409,6 +409,7 @@ export class StageWorker {
     await task.transaction?.abort().catch(() => undefined);
     task.transaction = undefined;
     await task.producer.disconnect().catch(() => undefined);
+    forgetPartition(this.spec.name, task.partition);
     this.log.info({ stage: this.spec.name, partition: task.partition, why }, 'partition task closed');
   }
 
