@@ -64,12 +64,27 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+type Ends = Map<number, { low: bigint; high: bigint }>;
+
+/** The partitions' offset ranges of each topic, asked once per scrape however many groups read the topic. */
+function topicEnds(admin: Admin): (topic: string) => Promise<Ends> {
+  const asked = new Map<string, Promise<Ends>>();
+  return (topic) => {
+    let ends = asked.get(topic);
+    if (ends === undefined) {
+      ends = admin.fetchTopicOffsets(topic).then((os) => new Map(os.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }])));
+      asked.set(topic, ends);
+    }
+    return ends;
+  };
+}
+
 /** Records per topic between the group's committed offsets (never committed: the partition's start) and the topic's end. */
-export async function groupLag(admin: Admin, groupId: string, topics: readonly string[]): Promise<Map<string, bigint>> {
+export async function groupLag(admin: Admin, groupId: string, topics: readonly string[], endsOf = topicEnds(admin)): Promise<Map<string, bigint>> {
   const lag = new Map<string, bigint>();
   const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
   for (const t of committed) {
-    const ends = new Map((await admin.fetchTopicOffsets(t.topic)).map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]));
+    const ends = await endsOf(t.topic);
     let behind = 0n;
     for (const p of t.partitions) {
       const end = ends.get(p.partition);
@@ -89,10 +104,20 @@ new Gauge({
   registers: [registry],
   async collect() {
     this.reset();
+    const ends = new Map<SharedAdmin, Promise<(topic: string) => Promise<Ends>>>();
+    const endsVia = (shared: SharedAdmin) => {
+      let e = ends.get(shared);
+      if (e === undefined) {
+        e = shared.get().then(topicEnds);
+        ends.set(shared, e);
+      }
+      return e;
+    };
     await Promise.all(
       [...watches].map(async (w) => {
         try {
-          const lag = await withTimeout(w.admin.get().then((admin) => groupLag(admin, w.groupId, w.topics)), LAG_TIMEOUT_MS);
+          const read = async () => groupLag(await w.admin.get(), w.groupId, w.topics, await endsVia(w.admin));
+          const lag = await withTimeout(read(), LAG_TIMEOUT_MS);
           for (const [topic, records] of lag) this.set({ group: w.groupId, topic }, Number(records));
         } catch {
           lagFailures.inc({ group: w.groupId });
