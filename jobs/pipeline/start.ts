@@ -10,6 +10,9 @@ import { setup } from '../setup.js';
 import { PART_NAMES } from './parts.js';
 import { runPipeline } from './run.js';
 
+/** The metrics port of `npm start` when METRICS_PORT is not set (the OpenTelemetry Prometheus exporter's usual one). */
+const DEMO_METRICS_PORT = 9464;
+
 export interface StartOptions {
   rate: string;
   seed: string;
@@ -35,7 +38,10 @@ export async function startDemo(config: RtdwConfig, options: StartOptions, say: 
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
-    await runPipeline({ ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, { parts: [...PART_NAMES], progressEveryMs: 2000, stopSignal: stop });
+    // The demo always serves its metrics and health endpoints (README "Metrics, health and dashboards").
+    const metricsPort = config.metricsPort ?? DEMO_METRICS_PORT;
+    say(metricsPort === 0 ? 'metrics: on a free port, named in the target file under <RTDW_DATA_DIR>/prometheus/targets' : `metrics: http://127.0.0.1:${metricsPort}/metrics, /healthz, /readyz (METRICS_PORT)`);
+    await runPipeline({ ...config, metricsPort, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, { parts: [...PART_NAMES], progressEveryMs: 2000, stopSignal: stop });
   } finally {
     generator.kill('SIGTERM');
     await exited(generator);
