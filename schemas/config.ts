@@ -39,6 +39,8 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** 0: a free port (Prometheus finds it through the process's target file, connectors/observability/scrape-targets.ts). */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address the metrics port binds: loopback unless the operator opens it to a Prometheus elsewhere on purpose. */
+  METRICS_HOST: z.string().regex(/^[\w.:-]+$/, 'an IP address or a host name').default('127.0.0.1'),
   /** Optional services `rtdw stack up` starts besides the four (also `--with`): prometheus. */
   RTDW_STACK_WITH: z
     .string()
@@ -97,6 +99,7 @@ export interface RtdwConfig {
   cacheDir: string;
   logLevel: Env['LOG_LEVEL'];
   metricsPort: number | undefined;
+  metricsHost: string;
   stack: {
     /** optional services started with the four */
     with: OptionalService[];
@@ -168,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cacheDir: resolve(e.RTDW_CACHE_DIR ?? resolve(process.env.HOME ?? e.RTDW_DATA_DIR, '.cache', 'rtdw')),
     logLevel: e.LOG_LEVEL,
     metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
     stack: { with: e.RTDW_STACK_WITH, prometheusPort: e.RTDW_PROMETHEUS_PORT },
     mysql: {
       host: e.MYSQL_HOST,

@@ -85,6 +85,17 @@ describe('the metrics port', () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it('bound to every address (METRICS_HOST=0.0.0.0), it registers its loopback address as the target', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rtdw-metrics-'));
+    dirs.push(dataDir);
+    const endpoint = await serveMetrics({ metricsPort: 0, metricsHost: '0.0.0.0', dataDir, pipeline: { namespace: 'obs_test' } }, 'cdc');
+    if (endpoint === undefined) throw new Error('no endpoint served');
+    endpoints.push(endpoint);
+    const [group] = JSON.parse(readFileSync(join(targetsDir(dataDir), `cdc-${process.pid}-${endpoint.port}.json`), 'utf8')) as Array<{ targets: string[] }>;
+    expect(group?.targets).toEqual([`127.0.0.1:${endpoint.port}`]);
+    expect((await fetch(`${endpoint.url}/healthz`)).status).toBe(200);
+  });
+
   it("removes the target files of processes that died without removing theirs", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rtdw-metrics-'));
     dirs.push(dataDir);

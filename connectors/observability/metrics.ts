@@ -26,13 +26,11 @@ new Gauge({
   },
 });
 
-const HOST = '127.0.0.1';
-
 /** The long-running processes, by the name their target file and `process` label carry. */
 export type ProcessName = 'cdc' | 'job' | 'redis-sink' | 'clickhouse-sink' | 'screen' | 'run';
 
 export interface MetricsEndpoint {
-  /** http://127.0.0.1:<port> */
+  /** http://<host>:<port> */
   readonly url: string;
   readonly port: number;
   close(): void;
@@ -71,10 +69,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
-function listen(server: Server, port: number): Promise<number> {
+function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, HOST, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
@@ -82,22 +80,28 @@ function listen(server: Server, port: number): Promise<number> {
 }
 
 /**
- * Serves the endpoints on METRICS_PORT (0: a free port) and registers the process for Prometheus's
- * file discovery (scrape-targets.ts); undefined when METRICS_PORT is not set.
+ * Serves the endpoints on METRICS_HOST:METRICS_PORT (0: a free port) and registers the process for
+ * Prometheus's file discovery (scrape-targets.ts); undefined when METRICS_PORT is not set.
  */
-export async function serveMetrics(config: { metricsPort: number | undefined; dataDir: string; pipeline: Pick<RtdwConfig['pipeline'], 'namespace'> }, processName: ProcessName): Promise<MetricsEndpoint | undefined> {
+export async function serveMetrics(
+  config: { metricsPort: number | undefined; metricsHost?: string; dataDir: string; pipeline: Pick<RtdwConfig['pipeline'], 'namespace'> },
+  processName: ProcessName,
+): Promise<MetricsEndpoint | undefined> {
   if (config.metricsPort === undefined) return undefined;
+  const host = config.metricsHost ?? '127.0.0.1';
   const server = createServer(handle);
-  const port = await listen(server, config.metricsPort);
+  const port = await listen(server, host, config.metricsPort);
+  // Bound to every address: a Prometheus on this machine reaches it on loopback.
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   let unregister = (): void => undefined;
   try {
-    unregister = registerTarget(config.dataDir, processName, HOST, port, { namespace: config.pipeline.namespace });
+    unregister = registerTarget(config.dataDir, processName, reachable, port, { namespace: config.pipeline.namespace });
   } catch (err) {
     // Metrics are still served; only Prometheus's discovery of this process is missing, and said so.
     process.emitWarning(`metrics on port ${port} are not registered for Prometheus discovery: ${(err as Error).message}`);
   }
   return {
-    url: `http://${HOST}:${port}`,
+    url: `http://${reachable}:${port}`,
     port,
     close: () => {
       unregister();
