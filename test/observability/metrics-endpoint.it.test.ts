@@ -1,7 +1,8 @@
 /**
  * The metrics port against the real stack. In process: an observed consumer's lag, read from Kafka at
  * each scrape, equals the records produced past what its group committed (a stalled consumer's lag
- * grows), and its readiness follows the consumer (not ready before it joins and after it stops). As a
+ * grows), and its readiness follows the consumer (not ready before it joins and after it stops); the
+ * CDC reader is ready while it streams the binlog, not while MySQL cannot be reached. As a
  * process: `rtdw screen` with METRICS_PORT=0 announces its port in its target file, answers /healthz,
  * /readyz (its Redis check) and /metrics, and removes the file when it stops.
  */
@@ -11,10 +12,14 @@ import { join } from 'node:path';
 import type { Consumer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
+import { loadCdcOptions } from '../../connectors/mysql-binlog/config.js';
+import { CdcService } from '../../connectors/mysql-binlog/service.js';
 import { observeConsumer } from '../../connectors/observability/consumer.js';
+import { readiness } from '../../connectors/observability/health.js';
 import { createLogger } from '../../connectors/observability/logger.js';
 import { serveMetrics, type MetricsEndpoint } from '../../connectors/observability/metrics.js';
 import { targetsDir, type TargetGroup } from '../../connectors/observability/scrape-targets.js';
+import { cdcEnv, startCdc } from '../support/cdc.js';
 import { privateEnv, spawnRtdw } from '../support/rtdw-cli.js';
 import { config, uniqueName } from '../support/stack.js';
 
@@ -139,6 +144,40 @@ describe('rtdw screen as a process', () => {
       expect(existsSync(join(dir, file))).toBe(false);
     } finally {
       if (screen.child.exitCode === null) screen.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('the CDC reader\'s readiness', () => {
+  const check = async () => (await readiness()).checks.find((c) => c.name === 'cdc binlog reader');
+
+  it('is ready once it streams the binlog, and has no check after its stop', async () => {
+    const cdc = startCdc(cdcEnv(uniqueName('ready_none').replace(/^_/, 'r')));
+    try {
+      await cdc.streaming;
+      expect(await check()).toEqual({ name: 'cdc binlog reader', ok: true, detail: 'streaming' });
+    } finally {
+      await cdc.stop();
+    }
+    expect(await check()).toBeUndefined();
+  });
+
+  it('is not ready while MySQL cannot be reached: restarting, retried with backoff', async () => {
+    const env = cdcEnv(uniqueName('ready_down').replace(/^_/, 'r'));
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    const unreachable = { ...config, mysql: { ...config.mysql, port: 1 } };
+    const service = new CdcService(unreachable, loadCdcOptions(config.mysql.database, env), kafka, log);
+    const running = service.run();
+    try {
+      const seen = await waitFor('the failed start', async () => {
+        const c = await check();
+        return c?.detail === 'restarting' ? c : undefined;
+      });
+      expect(seen.ok).toBe(false);
+      expect((await readiness()).ready).toBe(false);
+    } finally {
+      service.stop();
+      await running;
     }
   });
 });
