@@ -18,6 +18,7 @@ export const TOPIC_NAMES = [
   'dwd_ad_event',
   'dim_blacklist',
   'pipeline_progress',
+  'alerts',
 ] as const;
 export type TopicName = (typeof TOPIC_NAMES)[number];
 
@@ -64,8 +65,9 @@ export function pipelineTopics(namespace: string, options: TopicCatalogOptions):
     dwd_ad_event: t('dwd_ad_event', JOB_PARTITIONS, 'rows of ClickHouse dwd_ad_event, for the ClickHouse sink'),
     dim_blacklist: t('dim_blacklist', JOB_PARTITIONS, 'rows of ClickHouse dim_blacklist, for the ClickHouse sink'),
     pipeline_progress: t('pipeline_progress', 1, 'rows of ClickHouse pipeline_progress (job, watermark, updated_at), for the ClickHouse sink'),
+    alerts: t('alerts', JOB_PARTITIONS, 'rows of ClickHouse alerts (order_brushing, payment_failure, click_bot with their learned thresholds), for the ClickHouse sink'),
   };
 }
 
 /** The topics the ClickHouse sink reads, each into the table of the same name. */
-export const SINK_TABLE_TOPICS = ['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress'] as const satisfies readonly TopicName[];
+export const SINK_TABLE_TOPICS = ['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress', 'alerts'] as const satisfies readonly TopicName[];
