@@ -11,7 +11,9 @@
  *   FROM counts WHERE orders > threshold                              -- once per episode of a user
  *
  * Orders come from the normalized dwd_order_wide changelog (an update retracts what the row counted
- * before), are counted per user on shared 1-minute slices with the allowed lateness, and every window's
+ * before), are counted per user on shared 1-minute slices with the state retention as allowed lateness
+ * (as every figure fed by source rows: a correction, or an order written late, updates its windows, and
+ * the detector judges it against the current threshold without learning from it), and every window's
  * count goes, under one key, to a single detector task holding the one SPOT model
  * (jobs/runtime/core/alerts/order-brushing.ts): it learns from the counts in window then user order
  * once the watermark passes a window, and alerts once per episode of overlapping over-threshold windows.
@@ -35,7 +37,7 @@ export function orderBrushingJob(ctx: AdsContext, settings: AlertSettings): AdsJ
   const byUser = alertTopic(ctx, JOB, 'by_user');
   const windows = alertTopic(ctx, JOB, 'windows');
   const late = ctx.topics.lateChanges;
-  const lateness = ctx.allowedLatenessMs;
+  const lateness = ctx.retentionMs;
   const detector: OrderBrushingOptions = {
     spot: { q: settings.q, level: settings.level, calibrationSize: settings.brushingCalibration },
     windowSize: WINDOW_MS,

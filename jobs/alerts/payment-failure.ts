@@ -15,7 +15,8 @@
  * the watermark the binlog time): each insert counts at its paid_at, an update moves its count; a
  * deleted payment row (a failed attempt purged, a payment reversed) still was an attempt made then, so
  * a deletion takes nothing back. Counts are kept per source partition (its payments stay in it: Canal
- * routes by primary key), in 1-minute windows with the allowed lateness; a single detector task sums
+ * routes by primary key), in 1-minute windows with the state retention as allowed lateness (later
+ * changes go to late_changes); a single detector task sums
  * each minute over them and feeds the rates to DSPOT in minute order, so a slow drift of the normal
  * rate moves the threshold and a burst stands out (jobs/runtime/core/alerts/payment-failure.ts).
  */
@@ -68,7 +69,7 @@ export function paymentFailureJob(ctx: AdsContext, o: Pick<DwdJobOptions, 'timeZ
   const byPartition = alertTopic(ctx, JOB, 'by_partition');
   const minutes = alertTopic(ctx, JOB, 'minutes');
   const late = ctx.topics.lateChanges;
-  const lateness = ctx.allowedLatenessMs;
+  const lateness = ctx.retentionMs;
   const zone = TimeZone.of(o.timeZone);
   const detector: PaymentFailureOptions = {
     dspot: { q: settings.q, level: settings.level, depth: settings.depth, calibrationSize: settings.paymentCalibrationMinutes },
