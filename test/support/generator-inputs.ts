@@ -20,6 +20,8 @@ export interface GeneratorInput {
   readonly value: string;
   /** model time: binlog time or delivery */
   readonly at: number;
+  /** an event delivered later than the watermark's bound plus the allowed lateness */
+  readonly late?: boolean;
 }
 
 export interface GeneratorTraffic {
@@ -46,7 +48,7 @@ export function generatorTraffic(options: GeneratorOptionsInput, partitions: { b
     if (action.kind === 'abuse') abuse.push({ at: action.at, abuse: action.abuse });
     else if (action.kind === 'event') {
       const key = action.event.device_id;
-      inputs.push({ source: 'events', partition: keyPartition(key, partitions.events), key, value: JSON.stringify(action.event), at: action.at });
+      inputs.push({ source: 'events', partition: keyPartition(key, partitions.events), key, value: JSON.stringify(action.event), at: action.at, late: action.delivery === 'late' });
     } else if (READ_TABLES.has(action.table)) {
       const rows = tables.get(action.table) as Map<number, Record<string, string>>;
       if (action.op === 'insert') {
