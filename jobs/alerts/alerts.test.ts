@@ -13,6 +13,7 @@ import { encodeValue, parseColumnType } from '../../connectors/clickhouse/encode
 import { parseScreenRecord } from '../../connectors/redis/records.js';
 import { alertJob } from '../../test/support/alert-job.js';
 import { generatorTraffic } from '../../test/support/generator-inputs.js';
+import { type AlertRow, injected, overlaps, windowOf } from '../../test/support/alerts-model.js';
 import { InMemoryJob } from '../../test/support/in-memory-job.js';
 import { TimeZone } from '../runtime/core/index.js';
 import { PIPELINE_DEFAULTS, dwdTopics, type DwdJobOptions } from '../dwd/options.js';
@@ -38,16 +39,6 @@ const MINUTES = 130;
 /** Episodes are expected alerted when they start (bots: are blacklisted) this long before the traffic ends, so the watermark passes their windows. */
 const JUDGED_BEFORE = START + (MINUTES - 5) * MINUTE;
 
-interface AlertRow {
-  alert_id: string;
-  time: string;
-  kind: string;
-  subject: string;
-  value: number;
-  threshold: number;
-  detail: string;
-}
-
 const traffic = generatorTraffic(
   { seed: 7, start: START, rate: 40, minutes: MINUTES, abuseAfterMinutes: ABUSE_AFTER_MINUTES, brushersPerHour: 12, failureBurstsPerHour: 6, botsPerHour: 12, blacklistClicks: BLACKLIST_CLICKS },
   { binlog: P, events: P },
@@ -64,38 +55,12 @@ async function send(job: InMemoryJob, from: number, to: number): Promise<void> {
 const RUN_TIMEOUT_MS = 900_000;
 
 const alertsOf = (job: InMemoryJob): AlertRow[] => job.values(`${namespace}.alerts`) as AlertRow[];
-const windowOf = (a: AlertRow): { start: number; end: number } => {
-  const d = JSON.parse(a.detail) as { window_start: string; window_end: string };
-  return { start: UTC.parse(d.window_start), end: UTC.parse(d.window_end) };
-};
-
-/** The model: each injected episode, with the span it covers, from the generator's markers, rows and events. */
-const brushers = traffic.abuse.flatMap(({ at, abuse }) => {
-  if (abuse.type !== 'order_brushing') return [];
-  const created = [...traffic.rows.orders.values()].filter((o) => Number(o.user_id) === abuse.user_id && Number(o.amount) < 20 && UTC.parse(o.created_at as string) >= at).map((o) => UTC.parse(o.created_at as string));
-  return [{ user: String(abuse.user_id), from: at, to: Math.max(...created) + 1, orders: created.length, planned: abuse.orders }];
-});
-const bursts = traffic.abuse.flatMap(({ abuse }) => (abuse.type === 'payment_failure_burst' ? [{ from: abuse.from, to: abuse.to }] : []));
-/** A bot's blacklisting: its click N + 1 on one ad in the day, (ts, event_id) order, each event once, late deliveries never counted. */
-const bots = traffic.abuse.flatMap(({ at, abuse }) => {
-  if (abuse.type !== 'click_bot') return [];
-  const clicks = new Map<string, number>();
-  for (const i of traffic.inputs) {
-    if (i.source !== 'events' || i.late === true) continue;
-    const e = JSON.parse(i.value) as { event_id: string; type: string; user_id: number | null; ad_id?: number; ts: number };
-    if (e.type === 'ad_click' && e.user_id === abuse.user_id && e.ad_id === abuse.ad_id && e.ts >= at) clicks.set(e.event_id, e.ts);
-  }
-  const ordered = [...clicks].sort(([ia, a], [ib, b]) => a - b || (ia < ib ? -1 : 1));
-  const past = ordered[BLACKLIST_CLICKS];
-  return past === undefined ? [] : [{ user: String(abuse.user_id), at, blacklistedAt: past[1] }];
-});
+const { brushers, bursts, bots } = injected(traffic, BLACKLIST_CLICKS);
 const judged = {
   brushers: brushers.filter((b) => b.from < JUDGED_BEFORE),
   bursts: bursts.filter((b) => b.from < JUDGED_BEFORE),
   bots: bots.filter((b) => b.blacklistedAt < JUDGED_BEFORE),
 };
-
-const overlaps = (w: { start: number; end: number }, span: { from: number; to: number }): boolean => w.start < span.to && w.end > span.from;
 
 describe('alert stages in memory on the generator\'s traffic', () => {
   const job = new InMemoryJob(alertJob(options), { [topics.odsBinlog]: P, [topics.odsEvents]: P });
