@@ -8,8 +8,8 @@ describe('warehouseSink', () => {
   const spec = warehouseSink('ns');
 
   it('reads <ns>.<table> for each table the sink holds, in its own group', () => {
-    expect(spec.topics).toEqual(['ns.dwd_order_wide', 'ns.dwd_ad_event', 'ns.dim_blacklist', 'ns.pipeline_progress']);
-    expect(spec.tables).toEqual(['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress']);
+    expect(spec.topics).toEqual(['ns.dwd_order_wide', 'ns.dwd_ad_event', 'ns.dim_blacklist', 'ns.pipeline_progress', 'ns.alerts']);
+    expect(spec.tables).toEqual(['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress', 'alerts']);
     expect(spec).toMatchObject({ groupId: 'ns-clickhouse-sink', deadLetterTopic: 'ns.dead_letter' });
   });
 
