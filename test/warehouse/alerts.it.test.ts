@@ -3,7 +3,9 @@
  * restarted from its checkpoints, over the generator's traffic (alerts-scenario.ts) written to a private
  * namespace. `<ns>.alerts` read back read_committed holds every injected episode's alert, each once
  * (alert ids unique), checked against the model of what the generator injected; its Redis records are
- * ones the Redis sink accepts.
+ * ones the Redis sink accepts. The inputs are written all at once and read unevenly over partitions, so
+ * an event late within its partition may still count (the combined watermark lags): a bot's alert lies
+ * between its blacklisting with and without the late deliveries.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Admin, Kafka, Producer } from 'kafkajs';
@@ -145,7 +147,12 @@ describe('alert stages on Kafka, across a kill -9', () => {
       const got = await alerts();
       for (const b of judged.brushers) expect(got.filter((a) => a.kind === 'order_brushing' && a.subject === b.user && overlaps(windowOf(a), b)).length, `brusher ${b.user}`).toBe(1);
       for (const b of judged.bursts) expect(got.filter((a) => a.kind === 'payment_failure' && overlaps(windowOf(a), b)).length, `burst at ${b.from}`).toBeGreaterThanOrEqual(1);
-      for (const b of judged.bots) expect(got.filter((a) => a.kind === 'click_bot' && a.subject === b.user).map((a) => UTC.parse(a.time)), `bot ${b.user}`).toEqual([b.blacklistedAt]);
+      for (const b of judged.bots) {
+        const times = got.filter((a) => a.kind === 'click_bot' && a.subject === b.user).map((a) => UTC.parse(a.time));
+        expect(times.length, `bot ${b.user}`).toBe(1);
+        expect(times[0], `bot ${b.user}`).toBeGreaterThanOrEqual(b.earliest);
+        expect(times[0], `bot ${b.user}`).toBeLessThanOrEqual(b.blacklistedAt);
+      }
     }, 900_000);
     const got = await alerts();
     await stopWorker(workers[1] as Worker);
