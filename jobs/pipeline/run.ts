@@ -9,7 +9,8 @@ import { createClickHouse } from '../../connectors/clickhouse/client.js';
 import { clickHouseOptions } from '../../connectors/clickhouse/config.js';
 import { createLogger, type Logger } from '../../connectors/observability/logger.js';
 import { serveMetrics } from '../../connectors/observability/metrics.js';
-import { topicName } from '../../schemas/topics.js';
+import { REDIS_SINK_TOPICS, SINK_TABLE_TOPICS, topicName } from '../../schemas/topics.js';
+import { loadRedisSinkOptions } from '../../connectors/redis/config.js';
 import { createPart, pipelineJobs, type PartName, type PipelinePart } from './parts.js';
 import { ProgressCollector, renderProgress, type WatchedStage } from './progress.js';
 
@@ -22,6 +23,8 @@ export interface RunOptions {
   progressEveryMs?: number;
   /** resolves when the run should stop (default: SIGINT or SIGTERM) */
   stopSignal?: Promise<unknown>;
+  /** lines drawn under the progress view (where the screen and the metrics are served) */
+  banner?: () => string[];
 }
 
 function signalled(log: Logger): Promise<NodeJS.Signals> {
@@ -45,7 +48,9 @@ export function watchedStages(config: RtdwConfig): WatchedStage[] {
   for (const job of pipelineJobs(config)) {
     for (const stage of job.stages) stages.push({ label: stage.name.slice(ns.length + 1), groupId: `rtdw-${stage.name}`, topics: [stage.input] });
   }
-  stages.push({ label: 'dwd → clickhouse', groupId: `${ns}-clickhouse-sink`, topics: [topicName(ns, 'dwd_order_wide'), topicName(ns, 'dwd_ad_event'), topicName(ns, 'dim_blacklist')] });
+  const sinkTopics = SINK_TABLE_TOPICS.filter((t) => t !== 'pipeline_progress').map((t) => topicName(ns, t));
+  stages.push({ label: 'dwd, ads → clickhouse', groupId: `${ns}-clickhouse-sink`, topics: sinkTopics });
+  stages.push({ label: 'screens → redis', groupId: loadRedisSinkOptions(ns).groupId, topics: REDIS_SINK_TOPICS.map((t) => topicName(ns, t)) });
   return stages;
 }
 
@@ -58,12 +63,7 @@ export async function runPipeline(config: RtdwConfig, options: RunOptions): Prom
   const admin = createKafka(config, 'progress', log).admin();
   const clickhouse = createClickHouse({ ...clickHouseOptions(config) });
   try {
-    const started = await Promise.allSettled(parts.map(async (part) => {
-      await part.start();
-      log.info({ part: part.name }, 'part running');
-    }));
-    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
+    // The view first: it reads Kafka and ClickHouse only, so it shows the parts catching up as they start.
     if (options.progressEveryMs !== undefined) {
       await admin.connect();
       const collector = new ProgressCollector(admin, clickhouse, config.clickhouse.database, watchedStages(config));
@@ -73,12 +73,18 @@ export async function runPipeline(config: RtdwConfig, options: RunOptions): Prom
         drawing = true;
         void collector
           .sample()
-          .then((snapshot) => process.stdout.write(`\u001b[2J\u001b[H${renderProgress(snapshot)}\n\nCtrl-C stops the pipeline cleanly.\n`))
+          .then((snapshot) => process.stdout.write(`\u001b[2J\u001b[H${renderProgress(snapshot)}\n\n${[...(options.banner?.() ?? []), 'Ctrl-C stops the pipeline cleanly.'].join('\n')}\n`))
           .finally(() => {
             drawing = false;
           });
       }, options.progressEveryMs);
     }
+    const started = await Promise.allSettled(parts.map(async (part) => {
+      await part.start();
+      log.info({ part: part.name }, 'part running');
+    }));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     const signal = await stop;
     log.info({ signal }, 'stopping: committing what every part holds');
   } finally {
