@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../schemas/config.js';
+import { TOPIC_NAMES } from '../../schemas/topics.js';
 import { quoteIdentifier, type ClickHouseClient } from '../../connectors/clickhouse/client.js';
 import { migrate, MIGRATIONS_DIR, readMigrations } from '../../connectors/clickhouse/migrations.js';
 import { setup } from '../../jobs/setup.js';
@@ -96,7 +97,7 @@ describe('rtdw setup', () => {
     await setup(own, (line) => second.push(line), env);
     expect(second).toEqual([
       `mysql       ${ns}: tables created: none; already there: areas, users, products, orders, order_items, payments, refunds`,
-      'kafka       topics created: none; already there: 12 of 12',
+      `kafka       topics created: none; already there: ${TOPIC_NAMES.length} of ${TOPIC_NAMES.length}`,
       `clickhouse  database ${ns}: migrations applied: none; already applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql, 0004_ads.sql, 0006_alerts.sql`,
       'clickhouse  TTL 30 days: set on none; already set on dwd_order_wide, dwd_ad_event',
     ]);
