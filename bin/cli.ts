@@ -238,6 +238,7 @@ const generateCommand = program
   .option('--bots-per-hour <n>', 'click bots crossing the blacklist threshold (default 6)')
   .option('--brushers-per-hour <n>', 'users brushing small orders (default 4)')
   .option('--failure-bursts-per-hour <n>', 'bursts of failed payments (default 3)')
+  .option('--abuse-after-minutes <m>', 'no abuse before this many minutes: a clean stretch for the alerts to calibrate on (default 0)')
   .option('--id-base <n>', 'ids of new rows start above this (default: the largest id in the source tables)')
   .option('--json', 'print the report as JSON on stdout');
 

@@ -188,6 +188,8 @@ export class RedisSink {
         }
         return;
       }
+      // "the log" of the alerts: each once, when it joins the list (a replayed one is already there)
+      if (write.type === 'alert' && reply.value === 1) this.log.warn({ alert: JSON.parse(write.element) as unknown }, 'alert');
       if (write.type !== 'hash') return;
       const [applied, fields, stale] = reply.value as [number, number, number];
       if (applied === 1) outcome.written += 1;
