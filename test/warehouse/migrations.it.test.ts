@@ -97,11 +97,15 @@ describe('rtdw setup', () => {
     await setup(own, (line) => second.push(line), env);
     expect(second).toEqual([
       `mysql       ${ns}: tables created: none; already there: areas, users, products, orders, order_items, payments, refunds`,
+      `mysql       ${config.mysql.app.user} may read and write ${ns}.*`,
       `kafka       topics created: none; already there: ${TOPIC_NAMES.length} of ${TOPIC_NAMES.length}`,
       `clickhouse  database ${ns}: migrations applied: none; already applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql, 0004_ads.sql, 0006_alerts.sql`,
       'clickhouse  TTL 30 days: set on none; already set on dwd_order_wide, dwd_ad_event',
     ]);
 
+    // The application user (the generator's) may write the new database.
+    const [grants] = await admin.query<mysql.RowDataPacket[]>('SELECT PRIVILEGE_TYPE AS p FROM information_schema.SCHEMA_PRIVILEGES WHERE TABLE_SCHEMA = ? AND GRANTEE LIKE ? ORDER BY p', [ns, `'${config.mysql.app.user}'@%`]);
+    expect([...new Set(grants.map((r) => String(r.p)))]).toEqual(['DELETE', 'INSERT', 'SELECT', 'UPDATE']);
     const [tables] = await admin.query<mysql.RowDataPacket[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [ns]);
     expect(tables.map((r) => String(r.t)).sort()).toEqual(['areas', 'order_items', 'orders', 'payments', 'products', 'refunds', 'users']);
     const meta = await withAdmin((a) => a.fetchTopicMetadata({ topics: [`${ns}.ods_binlog`, `${ns}.ods_events`, `${ns}.dead_letter`] }));
