@@ -6,6 +6,7 @@
 import { createRequire, Module } from 'node:module';
 import type * as KafkaJs from 'kafkajs';
 import { filterAbortedRecords } from './aborted-transactions.js';
+import { installFetchDecoding } from './kafkajs-fetch-decoding.js';
 
 const require = createRequire(import.meta.url);
 const INSTALLED = Symbol.for('rtdw.kafkajs.readCommittedFilter');
@@ -26,6 +27,7 @@ function installReadCommittedFilter(): void {
 }
 
 installReadCommittedFilter();
+installFetchDecoding(filterAbortedRecords);
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 
 export const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
