@@ -104,21 +104,76 @@ class RecordReader {
   }
 }
 
+/**
+ * A record decoded lazily: its fields are located in the batch's buffer once, and offset, timestamp,
+ * key and value are made (a string, a Buffer view) only when read — a window stage reads the value
+ * alone, so most records cost one object and one Buffer view.
+ */
+class LazyRecord implements DecodedRecord {
+  constructor(
+    private readonly buf: Buffer,
+    private readonly keyAt: number,
+    private readonly keyLength: number,
+    private readonly valueAt: number,
+    private readonly valueLength: number,
+    readonly offsetNumber: number,
+    private readonly timestampNumber: number,
+    private readonly logAppendTime: string | undefined,
+    readonly attributes: number,
+    readonly headers: DecodedRecord['headers'],
+    readonly batchContext: RecordContext,
+  ) {}
+
+  get magicByte(): number {
+    return this.batchContext.magicByte;
+  }
+
+  get isControlRecord(): boolean {
+    return this.batchContext.isControlBatch;
+  }
+
+  get offset(): string {
+    return String(this.offsetNumber);
+  }
+
+  get timestamp(): string {
+    return this.logAppendTime ?? String(this.timestampNumber);
+  }
+
+  get key(): Buffer | null {
+    return this.keyLength < 0 ? null : this.buf.subarray(this.keyAt, this.keyAt + this.keyLength);
+  }
+
+  get value(): Buffer | null {
+    return this.valueLength < 0 ? null : this.buf.subarray(this.valueAt, this.valueAt + this.valueLength);
+  }
+}
+
+/** A record's offset as a number, without making its string when it is a LazyRecord. */
+function offsetOf(record: DecodedRecord): number {
+  return record instanceof LazyRecord ? record.offsetNumber : Number(record.offset);
+}
+
 /** The records of an uncompressed (or decompressed) run of `count` records at reader.at. */
 function decodeRecords(reader: RecordReader, count: number, context: RecordContext): DecodedRecord[] {
   const firstOffset = Number(context.firstOffset);
   const firstTimestamp = Number(context.firstTimestamp);
   // as kafkajs: under LOG_APPEND_TIME every record carries the batch's max timestamp
   const logAppendTime = context.timestampType === LOG_APPEND_TIME ? context.maxTimestamp : undefined;
+  const buf = reader.buf;
   const records = new Array<DecodedRecord>(count);
   for (let i = 0; i < count; i++) {
     const length = reader.varint();
     const end = reader.at + length;
-    const attributes = reader.buf.readInt8(reader.at++);
+    const attributes = buf.readInt8(reader.at++);
     const timestampDelta = reader.varint();
     const offsetDelta = reader.varint();
-    const key = reader.bytes();
-    const value = reader.bytes();
+    const keyLength = reader.varint();
+    const keyAt = reader.at;
+    if (keyLength > 0) reader.at += keyLength;
+    const valueLength = reader.varint();
+    const valueAt = reader.at;
+    if (valueLength > 0) reader.at += valueLength;
     const headerCount = reader.varint();
     let headers = NO_HEADERS;
     if (headerCount > 0) {
@@ -130,18 +185,8 @@ function decodeRecords(reader: RecordReader, count: number, context: RecordConte
         headers[name] = seen === undefined ? headerValue : Array.isArray(seen) ? seen.concat([headerValue]) : [seen, headerValue];
       }
     }
-    if (reader.at !== end) throw new RangeError(`record of ${length} bytes decoded as ${length + reader.at - end}`);
-    records[i] = {
-      magicByte: context.magicByte,
-      attributes,
-      timestamp: logAppendTime ?? String(firstTimestamp + timestampDelta),
-      offset: String(firstOffset + offsetDelta),
-      key,
-      value,
-      headers,
-      isControlRecord: context.isControlBatch,
-      batchContext: context,
-    };
+    if (reader.at !== end || end > buf.length) throw new RangeError(`record of ${length} bytes decoded as ${length + reader.at - end}`);
+    records[i] = new LazyRecord(buf, keyAt, keyLength, valueAt, valueLength, firstOffset + offsetDelta, firstTimestamp + timestampDelta, logAppendTime, attributes, headers, context);
   }
   return records;
 }
@@ -228,7 +273,7 @@ function fastBatch(Batch: BatchClass, filterAbortedMessages: AbortedFilter): Bat
       let first = raw.length;
       let ordered = Number.isSafeInteger(from);
       for (let i = 0, previous = -1; ordered && i < raw.length; i++) {
-        const offset = Number((raw[i] as DecodedRecord).offset);
+        const offset = offsetOf(raw[i] as DecodedRecord);
         ordered = offset > previous;
         previous = offset;
         if (offset >= from && first === raw.length) first = i;
@@ -255,6 +300,18 @@ function replaceModule(path: string, exports: unknown): void {
   require.cache[path] = module;
 }
 
+/** kafkajs's recordBatch/v0/decoder.js replacement, made of the kafkajs pieces it needs (checked). */
+export function createRecordBatchDecoder(): (fetchDecoder: KafkajsDecoder) => Promise<RecordContext & { records: DecodedRecord[] }> {
+  const Decoder = require('kafkajs/src/protocol/decoder.js') as DecoderClass;
+  const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodecByAttributes: (attributes: number) => Codec | null | undefined };
+  const { KafkaJSPartialMessageError } = require('kafkajs/src/errors.js') as { KafkaJSPartialMessageError: new (message: string) => Error };
+  const recordDecoder = require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js') as (decoder: KafkajsDecoder, context: RecordContext) => DecodedRecord;
+  for (const [name, value] of Object.entries({ Decoder, lookupCodecByAttributes, KafkaJSPartialMessageError, recordDecoder })) {
+    if (typeof value !== 'function') throw new Error(`kafkajs no longer has ${name} where kafkajs-fetch-decoding.ts expects it`);
+  }
+  return recordBatchDecoder(recordDecoder, Decoder, lookupCodecByAttributes, KafkaJSPartialMessageError);
+}
+
 /**
  * Puts the replacements into the module cache; must run before kafkajs's consumer modules load
  * (kafkajs.ts calls it first thing). `filterAbortedMessages` is rtdw's read_committed filter.
@@ -266,14 +323,7 @@ export function installFetchDecoding(filterAbortedMessages: AbortedFilter): void
   const version = (require('kafkajs/package.json') as { version: string }).version;
   if (version !== KAFKAJS_VERSION) throw new Error(`connectors/kafka/kafkajs-fetch-decoding.ts replaces internals of kafkajs ${KAFKAJS_VERSION}, found ${version}: check the replaced modules against it`);
   if (require.cache[batchPath] !== undefined || require.cache[batchDecoderPath] !== undefined) throw new Error('kafkajs was loaded before connectors/kafka/kafkajs.ts: the fetch decoding cannot be replaced');
-  const Decoder = require('kafkajs/src/protocol/decoder.js') as DecoderClass;
-  const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodecByAttributes: (attributes: number) => Codec | null | undefined };
-  const { KafkaJSPartialMessageError } = require('kafkajs/src/errors.js') as { KafkaJSPartialMessageError: new (message: string) => Error };
-  const recordDecoder = require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js') as (decoder: KafkajsDecoder, context: RecordContext) => DecodedRecord;
-  for (const [name, value] of Object.entries({ Decoder, lookupCodecByAttributes, KafkaJSPartialMessageError, recordDecoder })) {
-    if (typeof value !== 'function') throw new Error(`kafkajs ${version} no longer has ${name} where kafkajs-fetch-decoding.ts expects it`);
-  }
-  replaceModule(batchDecoderPath, recordBatchDecoder(recordDecoder, Decoder, lookupCodecByAttributes, KafkaJSPartialMessageError));
+  replaceModule(batchDecoderPath, createRecordBatchDecoder());
   // Batch requires the (already replaced) filterAbortedMessages; load it, then shadow it.
   const Batch = require(batchPath) as BatchClass;
   if (typeof Batch !== 'function' || typeof (Batch.prototype as { lastOffset?: unknown }).lastOffset !== 'function') throw new Error(`kafkajs ${version}'s consumer Batch is not the class kafkajs-fetch-decoding.ts extends`);
