@@ -17,7 +17,10 @@ const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as
 const kafkajsDecode = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (decoder: unknown) => Promise<{ records: Array<Record<string, unknown>> }>;
 const ours = createRecordBatchDecoder();
 
-const fields = (r: Record<string, unknown>) => ({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers, attributes: r.attributes, isControlRecord: r.isControlRecord, magicByte: r.magicByte, producerId: (r.batchContext as { producerId: string }).producerId });
+const fields = (record: object) => {
+  const r = record as Record<string, unknown>;
+  return { offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers, attributes: r.attributes, isControlRecord: r.isControlRecord, magicByte: r.magicByte, producerId: (r.batchContext as { producerId: string }).producerId };
+};
 
 describe('kafkajs fetch decoding', () => {
   it('decodes the records kafkajs decodes', async () => {
