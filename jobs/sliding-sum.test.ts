@@ -32,7 +32,7 @@ describe('sliding-sum parseEvent', () => {
         const text = JSON.stringify({ key, ts, value });
         expect(parsed(text)).toEqual(byJsonParse(text));
       }),
-      { numRuns: 5000 },
+      { numRuns: 1000 },
     );
   });
 

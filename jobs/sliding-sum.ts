@@ -38,11 +38,14 @@ function hasAt(buf: Buffer, at: number, literal: Buffer): boolean {
   return true;
 }
 
+/** Where the integer canonicalInteger read last ends (a module variable: no tuple per call). */
+let integerEnd = 0;
+
 /**
  * A JSON integer at `at` in canonical form (optional minus, no leading zero, at most 15 digits so it
- * is exact) followed by `stop`; [value, index after it], or undefined when it is anything else.
+ * is exact) followed by `stop`, its end in integerEnd; undefined when it is anything else.
  */
-function canonicalInteger(buf: Buffer, at: number, stop: number): readonly [number, number] | undefined {
+function canonicalInteger(buf: Buffer, at: number, stop: number): number | undefined {
   let p = at;
   const negative = buf[p] === 0x2d;
   if (negative) p += 1;
@@ -51,7 +54,8 @@ function canonicalInteger(buf: Buffer, at: number, stop: number): readonly [numb
   while (p < buf.length && (buf[p] as number) >= 0x30 && (buf[p] as number) <= 0x39) n = n * 10 + ((buf[p++] as number) - 0x30);
   const digits = p - start;
   if (digits === 0 || digits > 15 || (digits > 1 && buf[start] === 0x30) || buf[p] !== stop) return undefined;
-  return [negative ? -n : n, p];
+  integerEnd = p;
+  return negative ? -n : n;
 }
 
 /**
@@ -74,10 +78,10 @@ function parseCanonicalEvent(buf: Buffer): ParseResult<bigint> | undefined {
   if (p === keyStart || !hasAt(buf, p, TS_FIELD)) return undefined;
   const key = buf.toString(ascii ? 'latin1' : 'utf8', keyStart, p);
   const ts = canonicalInteger(buf, p + TS_FIELD.length, 0x2c);
-  if (ts === undefined || !hasAt(buf, ts[1], VALUE_FIELD)) return undefined;
-  const value = canonicalInteger(buf, ts[1] + VALUE_FIELD.length, 0x7d);
-  if (value === undefined || value[1] !== buf.length - 1) return undefined;
-  return { ok: true, key, timestamp: ts[0], value: BigInt(value[0]) };
+  if (ts === undefined || !hasAt(buf, integerEnd, VALUE_FIELD)) return undefined;
+  const value = canonicalInteger(buf, integerEnd + VALUE_FIELD.length, 0x7d);
+  if (value === undefined || integerEnd !== buf.length - 1) return undefined;
+  return { ok: true, key, timestamp: ts, value: BigInt(value) };
 }
 
 export function parseEvent(value: Buffer | null): ParseResult<bigint> {
