@@ -34,7 +34,7 @@ describe('sliding-sum parseEvent', () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, 60_000);
 
   it('leaves every other text to JSON.parse', () => {
     const texts = ['{"key":"a","ts":01,"value":1}', '{"key":"a","ts":1,"value":1} ', '{"key":"a\\"b","ts":1,"value":2}', '{"key":"","ts":1,"value":1}', '{"key":"a","ts":1.5,"value":1}', '{"key":"a","ts":1,"value":1e3}', '{"key":"a","ts":1,"value":1234567890123456789}', '{"key":"a","ts":-0,"value":-0}', '{"key":"a","ts":1,"value":1,"x":2}', '{"key":"é","ts":1,"value":1}', '{"key":"a","ts":1,"value":"12"}', '{"key":"a","ts":1,"value":', 'x'];
@@ -44,5 +44,5 @@ describe('sliding-sum parseEvent', () => {
         expect(parsed(text)).toEqual(byJsonParse(text));
       }),
     );
-  });
+  }, 60_000);
 });

@@ -39,5 +39,5 @@ describe('kafkajs fetch decoding', () => {
       ),
       { numRuns: 300 },
     );
-  });
+  }, 60_000);
 });

@@ -27,7 +27,7 @@ describe('kafkajs produce encoding', () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 60_000);
 
   it('writes the Produce request kafkajs writes', async () => {
     await fc.assert(
@@ -45,5 +45,5 @@ describe('kafkajs produce encoding', () => {
       ),
       { numRuns: 300 },
     );
-  });
+  }, 60_000);
 });
