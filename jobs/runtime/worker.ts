@@ -310,13 +310,9 @@ export class StageWorker {
     const started = process.hrtime.bigint();
     const changes = task.processor.changes();
     if (task.nextOffset !== undefined) changes.push([OFFSET_KEY, task.nextOffset]);
-    if (changes.length > 0) {
-      await task.transaction.send({
-        topic: this.changelog,
-        acks: -1,
-        messages: changes.map(([key, value]) => ({ key, value, partition: task.partition })),
-      });
-    }
+    // In requests whose record batches stay under the broker's message size limit (a checkpoint may change every key).
+    const records = changes.map(([key, value]) => ({ topic: this.changelog, key, value, partition: task.partition }));
+    for (const topicMessages of produceRequests(records)) await task.transaction.sendBatch({ acks: -1, topicMessages });
     if (task.nextOffset !== undefined) {
       await task.transaction.sendOffsets({
         consumerGroupId: this.groupId,
