@@ -6,12 +6,15 @@
  * of those flush events are left out of the answer.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { loadavg } from 'node:os';
 import { Kafka, logLevel } from '../connectors/kafka/kafkajs.js';
 import { loadConfig, repoRoot } from '../schemas/config.js';
 import { readToEnd } from '../connectors/kafka/read-to-end.js';
 import type { BenchContext, Measurement, MeasurementStep } from './engine.js';
+import { formatProfile, summariseProfile } from './cpu-profile.js';
 
 export const KAFKA_E2E = 'rtdw-kafka-e2e';
 const PARTITIONS = 4;
@@ -65,7 +68,9 @@ export const kafkaStep: MeasurementStep = {
       const ends = new Map((await admin.fetchTopicOffsets(input)).map((o) => [o.partition, o.high]));
       const busyBefore = loadavg()[0] ?? 0;
       const t0 = performance.now();
-      const child = spawn(process.execPath, ['bin/rtdw.mjs', 'jobs', 'sliding-sum', '--input', input, '--output', output, '--name', run, '--out-of-orderness', String(ctx.config.oooMs), '--checkpoint', '1000'], {
+      // BENCH_E2E_PROFILE=1: the worker runs under --cpu-prof and its profile is summarised (it costs ~10 % CPU).
+      const profileDir = process.env.BENCH_E2E_PROFILE === '1' ? mkdtempSync(join(tmpdir(), 'rtdw-e2e-prof-')) : undefined;
+      const child = spawn(process.execPath, [...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]), 'bin/rtdw.mjs', 'jobs', 'sliding-sum', '--input', input, '--output', output, '--name', run, '--out-of-orderness', String(ctx.config.oooMs), '--checkpoint', '1000'], {
         cwd: repoRoot,
         env: { ...process.env, LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
@@ -85,6 +90,13 @@ export const kafkaStep: MeasurementStep = {
         await new Promise((r) => child.once('exit', r));
       }
       const wallSeconds = (performance.now() - t0) / 1000;
+      if (profileDir !== undefined) {
+        for (const file of readdirSync(profileDir)) {
+          console.log(`  worker profile ${file}:`);
+          for (const line of formatProfile(summariseProfile(join(profileDir, file)), 25)) console.log(line);
+        }
+        rmSync(profileDir, { recursive: true, force: true });
+      }
 
       // Read the committed results (not timed): count and sum the windows of real keys.
       let windows = 0;

@@ -6,6 +6,8 @@
 import { createRequire, Module } from 'node:module';
 import type * as KafkaJs from 'kafkajs';
 import { filterAbortedRecords } from './aborted-transactions.js';
+import { installFetchDecoding } from './kafkajs-fetch-decoding.js';
+import { installProduceEncoding } from './kafkajs-produce-encoding.js';
 
 const require = createRequire(import.meta.url);
 const INSTALLED = Symbol.for('rtdw.kafkajs.readCommittedFilter');
@@ -26,6 +28,8 @@ function installReadCommittedFilter(): void {
 }
 
 installReadCommittedFilter();
+installFetchDecoding(filterAbortedRecords);
+installProduceEncoding();
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 
 export const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;

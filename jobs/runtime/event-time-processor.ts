@@ -29,6 +29,12 @@ interface ExtraState {
   deadLetters: number;
 }
 
+/**
+ * No outputs, shared: most records emit nothing, and an array per record is garbage to collect.
+ * Frozen, so a caller that tried to add to it would fail loudly.
+ */
+export const NOTHING: Emitted[] = Object.freeze([]) as unknown as Emitted[];
+
 export interface ProcessResult {
   outputs: Emitted[];
   /** the record's event time, which advances a generated watermark */
@@ -81,7 +87,8 @@ export abstract class EventTimeProcessor<Snapshot extends object> implements Par
       this.generator.onEvent(result.timestamp);
       // The watermark moves after every record, not per fetched batch, so what is late and when a
       // window fires depend only on the partition's record order: a replay emits exactly the same.
-      for (const e of this.advanceTo(this.generator.currentWatermark())) result.outputs.push(e);
+      const fired = this.advanceTo(this.generator.currentWatermark());
+      if (fired.length > 0) return result.outputs.length === 0 ? fired : result.outputs.concat(fired);
     }
     return result.outputs;
   }
@@ -142,7 +149,7 @@ export abstract class EventTimeProcessor<Snapshot extends object> implements Par
   }
 
   private advanceTo(watermark: number): Emitted[] {
-    if (watermark <= this.watermark) return [];
+    if (watermark <= this.watermark) return NOTHING;
     this.watermark = watermark;
     return this.advance(watermark);
   }

@@ -16,7 +16,7 @@ import {
   type WindowRetraction,
 } from './core/index.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
-import { EventTimeProcessor, type ProcessResult, type WatermarkSource } from './event-time-processor.js';
+import { EventTimeProcessor, NOTHING, type ProcessResult, type WatermarkSource } from './event-time-processor.js';
 import { toJson } from './json.js';
 import type { Emitted, PartitionProcessor, StageContext } from './stage.js';
 
@@ -103,6 +103,7 @@ class WindowStageProcessor<E, Acc, Out, Saved> extends EventTimeProcessor<Window
   }
 
   private emit(outputs: readonly WindowOutput<E, Out>[]): Emitted[] {
+    if (outputs.length === 0) return NOTHING;
     const out: Emitted[] = [];
     for (const o of outputs) {
       if (o.kind === 'late') {

@@ -9,7 +9,7 @@
  * and a restarted run writes exactly what an uninterrupted one would. A transaction that fails
  * (fenced, timed out by the broker) rewinds its partition the same way, without a restart.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer, Transaction } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, Transaction } from 'kafkajs';
 import type { Logger } from '../../connectors/observability/logger.js';
 import { produceRequests } from '../../connectors/kafka/produce-requests.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
@@ -190,23 +190,24 @@ export class StageWorker {
     await this.transact(task, 'batch', async () => {
       // Retired while this batch waited (a rebalance or a failure): the partition's next batch opens a fresh task.
       if (this.tasks.get(batch.partition) !== task) return;
+      // Checked once: the loop below is synchronous, so neither can change while it runs.
+      if (!isRunning() || isStale()) return;
       const out: Emitted[] = [];
-      let last: string | undefined;
-      let whole = true;
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale()) {
-          whole = false;
-          break;
-        }
-        if (BigInt(message.offset) < task.position) continue;
+      const { messages } = batch;
+      // Offsets grow within a batch: skip the records already in the state, then compare no more.
+      let first = 0;
+      while (first < messages.length && BigInt((messages[first] as KafkaMessage).offset) < task.position) first += 1;
+      if (first === messages.length) return;
+      const { processor } = task;
+      for (let i = first; i < messages.length; i++) {
+        const message = messages[i] as KafkaMessage;
         const marker = readWatermarkMarker(message);
-        const emitted = marker === undefined ? task.processor.onRecord(message) : task.processor.onWatermark(marker.producer, marker.watermark);
-        for (const e of emitted) out.push(e);
-        last = message.offset;
+        const emitted = marker === undefined ? processor.onRecord(message) : processor.onWatermark(marker.producer, marker.watermark);
+        for (let j = 0; j < emitted.length; j++) out.push(emitted[j] as Emitted);
       }
-      if (last === undefined) return;
-      // A whole batch also covers the control records (transaction markers) after its last record.
-      if (whole && BigInt(batch.lastOffset()) > BigInt(last)) last = batch.lastOffset();
+      let last = (messages[messages.length - 1] as KafkaMessage).offset;
+      // The whole batch was read: it also covers the control records (transaction markers) after its last record.
+      if (BigInt(batch.lastOffset()) > BigInt(last)) last = batch.lastOffset();
       task.position = BigInt(last) + 1n;
       task.lastRecordAt = Date.now();
       this.metrics.recordsIn.inc({ stage: this.spec.name }, batch.messages.length);
@@ -313,13 +314,9 @@ export class StageWorker {
     const started = process.hrtime.bigint();
     const changes = task.processor.changes();
     if (task.nextOffset !== undefined) changes.push([OFFSET_KEY, task.nextOffset]);
-    if (changes.length > 0) {
-      await task.transaction.send({
-        topic: this.changelog,
-        acks: -1,
-        messages: changes.map(([key, value]) => ({ key, value, partition: task.partition })),
-      });
-    }
+    // In requests whose record batches stay under the broker's message size limit (a checkpoint may change every key).
+    const records = changes.map(([key, value]) => ({ topic: this.changelog, key, value, partition: task.partition }));
+    for (const topicMessages of produceRequests(records)) await task.transaction.sendBatch({ acks: -1, topicMessages });
     if (task.nextOffset !== undefined) {
       await task.transaction.sendOffsets({
         consumerGroupId: this.groupId,
