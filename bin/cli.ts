@@ -247,12 +247,12 @@ generateCommand.action(async (flags: import('../connectors/generator/main.js').G
 
 program
   .command('reconcile')
-  .description('MySQL vs the ClickHouse mirror: figures per 5-min event-time bucket and rows by chunked checksums; exits 0 match, 1 mismatch, 2 could not run')
+  .description('MySQL vs the ClickHouse mirror (figures per 5-min bucket, rows by chunked checksums), the ADS tables recomputed in batch vs ClickHouse, ClickHouse vs the Redis screens; exits 0 match, 1 mismatch, 2 could not run')
   .option('--from <time>', 'start: now, an ISO instant or a date-time in RTDW_TIMEZONE (default: 24 h before --to)')
   .option('--to <time>', 'end, exclusive (default: now)')
   .option('--job <name>', 'the job whose published watermark gates event-time buckets', 'ods')
-  .option('--checks <names>', 'checks to run, comma-separated (default: all: buckets,rows)')
-  .option('--tables <names>', 'source tables to compare, comma-separated (default: all)')
+  .option('--checks <names>', 'checks to run, comma-separated (default: all: buckets,rows,ads,screens)')
+  .option('--tables <names>', 'source and ADS tables to compare, comma-separated (default: all)')
   .option('--chunk-rows <n>', 'rows per checksum chunk', '10000')
   .option('--leaf-rows <n>', 'a differing range of at most this many rows is compared row by row', '1000')
   .option('--key-range <n>', 'primary keys per bucket of tables without an event time', '10000')

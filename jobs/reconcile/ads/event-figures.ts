@@ -2,7 +2,8 @@
  * The event side of the ADS tables, recomputed with SQL over the event log as the DWD job wrote it:
  * ClickHouse `dwd_ad_event FINAL` (one row per event_id: deduplicated, on time, with its area; a
  * counted click is an `ad_click` with counted = 1, i.e. not removed by the blacklist). Every value is a
- * query parameter; days are `toDate(ts, RTDW_TIMEZONE)`.
+ * query parameter; days are `toDate(ts, RTDW_TIMEZONE)`. Inner aliases never take a column's name: in
+ * ClickHouse such an alias would stand for the column in the rest of the query.
  */
 import type { ClickHouseReader } from '../clickhouse.js';
 import type { CalendarDay } from './windows.js';
@@ -66,12 +67,12 @@ export class EventSide {
   hotAds(days: readonly CalendarDay[]): Promise<Row[]> {
     if (days.length === 0) return Promise.resolve([]);
     return this.clickhouse.rows<Row>(
-      `SELECT toString(day) AS day, province, toString(rank) AS rank, toString(ad_id) AS ad_id, toString(clicks) AS clicks
-         FROM (SELECT day, province, ad_id, clicks, row_number() OVER (PARTITION BY day, province ORDER BY clicks DESC, ad_id ASC) AS rank
-                 FROM (SELECT toDate(ts, {tz:String}) AS day, province, ad_id, count() AS clicks
+      `SELECT toString(d) AS day, province, toString(rn) AS rank, toString(ad) AS ad_id, toString(n) AS clicks
+         FROM (SELECT d, province, ad, n, row_number() OVER (PARTITION BY d, province ORDER BY n DESC, ad ASC) AS rn
+                 FROM (SELECT toDate(ts, {tz:String}) AS d, province, assumeNotNull(ad_id) AS ad, count() AS n
                          FROM dwd_ad_event FINAL WHERE ${COUNTED_CLICK} AND ${TS_RANGE} AND toDate(ts, {tz:String}) IN {days:Array(Date)}
-                        GROUP BY day, province, ad_id))
-        WHERE rank <= 3`,
+                        GROUP BY d, province, ad))
+        WHERE rn <= 3`,
       this.dayParams(days),
     );
   }
