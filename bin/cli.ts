@@ -157,10 +157,16 @@ cdc
   .command('snapshot')
   .description('snapshot tables again while the connector streams (table or database.table); a stopped connector does it when it starts')
   .argument('<tables...>', 'tables to snapshot')
-  .action(async (tables: string[]) => {
+  .option('--after <key>', 'only rows whose (single-column) primary key is greater than this')
+  .option('--up-to <key>', 'only rows whose (single-column) primary key is at most this')
+  .action(async (tables: string[], o: { after?: string; upTo?: string }) => {
     const { requestSnapshot, SnapshotRequestError } = await import('../connectors/mysql-binlog/main.js');
+    if (o.after !== undefined && o.upTo === undefined) {
+      say('rtdw cdc snapshot: --after needs --up-to (a key range has an upper bound)');
+      process.exit(2);
+    }
     try {
-      const sent = await requestSnapshot(config(), tables);
+      const sent = await requestSnapshot(config(), tables, o.upTo === undefined ? [] : [{ after: o.after === undefined ? null : [o.after], upTo: [o.upTo] }]);
       say(`snapshot of ${sent.tables.join(', ')} requested (${sent.topic} offset ${sent.offset})`);
     } catch (err) {
       if (!(err instanceof SnapshotRequestError)) throw err;
