@@ -265,6 +265,8 @@ program
   .option('--max-listed <n>', 'mismatches listed per check and table (all are counted)', '100')
   .option('--recheck-after <ms>', 'read differences again after this long before counting them (0: never)', '5000')
   .option('--no-history', 'do not record the run in reconcile_runs')
+  .option('--repair', 're-send the mirror\'s differing rows through the CDC (snapshots of their key ranges), then read them again until they match')
+  .option('--repair-timeout <ms>', 'how long --repair waits for the differences to go', '120000')
   .option('--metrics-file <path>', 'write the run\'s Prometheus metrics to this file')
   .option('--json', 'print the report as JSON')
   .action(async (o: import('../jobs/reconcile/command.js').CommandFlags) => {

@@ -25,6 +25,10 @@ export interface ReconcileOptions {
   recheckAfterMs: number;
   /** write the run to reconcile_runs */
   history: boolean;
+  /** re-send the mirror's differing rows through the CDC (repair.ts) */
+  repair: boolean;
+  /** how long a repair waits for its differences to go */
+  repairTimeoutMs: number;
 }
 
 /** As commander hands them over: strings, all optional. */
@@ -40,6 +44,8 @@ export interface ReconcileFlags {
   maxListed?: string;
   recheckAfter?: string;
   history?: boolean;
+  repair?: boolean;
+  repairTimeout?: string;
 }
 
 export class OptionsError extends Error {
@@ -52,6 +58,7 @@ export class OptionsError extends Error {
 export const DEFAULT_RANGE_MS = 24 * 3_600_000;
 export const DEFAULT_LIMITS: CheckLimits = { chunkRows: 10_000, leafRows: 1_000, bisectionFactor: 8, keyRangeWidth: 10_000, maxListed: 100 };
 export const DEFAULT_RECHECK_AFTER_MS = 5_000;
+export const DEFAULT_REPAIR_TIMEOUT_MS = 120_000;
 
 /** An IANA zone the platform knows, in its canonical spelling; undefined otherwise (offsets like +08:00 are not zones). */
 export function canonicalZone(name: string): string | undefined {
@@ -129,6 +136,8 @@ export function reconcileOptions(flags: ReconcileFlags, knownChecks: readonly st
     limits,
     recheckAfterMs: int('--recheck-after', flags.recheckAfter, DEFAULT_RECHECK_AFTER_MS, 0),
     history: flags.history ?? true,
+    repair: flags.repair ?? false,
+    repairTimeoutMs: int('--repair-timeout', flags.repairTimeout, DEFAULT_REPAIR_TIMEOUT_MS, 0),
   };
   if (problems.length > 0) throw new OptionsError(problems);
   return options;

@@ -21,6 +21,7 @@ import { connectMysql, type MysqlReader } from './mysql.js';
 import type { ReconcileOptions } from './options.js';
 import { totalsOf, type ReconcileReport } from './report.js';
 import { ROWS_CHECK, rowsCheck } from './rows.js';
+import { repairable, repairPlan, requestRepairs, type RepairReport } from './repair.js';
 import { assertIdentifier } from './sql.js';
 import { loadTableSpecs } from './tables.js';
 import { formatInstant, formatWall } from './wall-clock.js';
@@ -36,6 +37,9 @@ export interface ReconcileDeps {
   /** progress lines (stderr in the command) */
   log?: (message: string) => void;
 }
+
+/** How often a repair's differences are read again while the pipeline re-sends them. */
+const REPAIR_POLL_MS = 1000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -125,6 +129,33 @@ export async function reconcile(config: RtdwConfig, options: ReconcileOptions, d
       const rechecked: typeof results = [];
       for (const r of results) rechecked.push({ check: r.check, result: r.result.mismatches.length === 0 ? r.result : await r.check.recheck(ctx, r.result) });
       results = rechecked;
+    }
+    if (options.repair && results.some((r) => r.result.mismatches.length > 0)) {
+      const plan = repairPlan(results.map((r) => r.result));
+      const repair: RepairReport = { requested: plan.requests, notRepairable: plan.notRepairable, repaired: 0, remaining: 0, waitedMs: 0 };
+      report.repair = repair;
+      const listed = () => results.reduce((n, r) => n + r.result.mismatches.length, 0);
+      const before = listed();
+      try {
+        if (plan.requests.length > 0) {
+          await requestRepairs(config, plan.requests);
+          log(`reconcile: re-sending ${plan.requests.map((r) => `${r.table} (${r.ranges.length} key range(s))`).join(', ')} through the CDC; reading the differences again until they are gone`);
+          const t0 = Date.now();
+          for (;;) {
+            await wait(REPAIR_POLL_MS);
+            const rechecked: typeof results = [];
+            // what a repair removed is repaired, not settled (in flight)
+            for (const r of results) rechecked.push({ check: r.check, result: r.result.mismatches.length === 0 ? r.result : { ...(await r.check.recheck(ctx, r.result)), settled: r.result.settled } });
+            results = rechecked;
+            if (repairable(results.map((r) => r.result), plan.requests) === 0 || Date.now() - t0 >= options.repairTimeoutMs) break;
+          }
+          repair.waitedMs = Date.now() - t0;
+        }
+      } catch (err) {
+        repair.error = message(err);
+      }
+      repair.remaining = listed();
+      repair.repaired = before - repair.remaining;
     }
     report.results = results.map((r) => r.result);
     report.totals = totalsOf(report.results);
