@@ -1,5 +1,6 @@
 /** Process wiring of `rtdw cdc`: config, logger, metrics endpoint, signals; the `position`, `reset` and `snapshot` commands. */
 import mysql from 'mysql2/promise';
+import { pino } from 'pino';
 import type { RtdwConfig } from '../../schemas/config.js';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../observability/logger.js';
@@ -101,6 +102,7 @@ export async function requestSnapshot(config: RtdwConfig, names: string[], range
   if (problems.length > 0) throw new SnapshotRequestError(problems);
   const topic = signalTopicOf(options.name);
   const refs: SnapshotTableRef[] = ranges.length === 0 ? tables : tables.flatMap((t) => ranges.map((range) => ({ ...t, range })));
-  const offset = await sendSnapshotRequest(createKafka(config, 'cdc-admin', createLogger('cdc', config.logLevel)), topic, options.name, refs);
+  // A command's stdout is its output (reconcile --repair --json): logs go to stderr.
+  const offset = await sendSnapshotRequest(createKafka(config, 'cdc-admin', createLogger('cdc', config.logLevel, pino.destination(2))), topic, options.name, refs);
   return { tables: tables.map((t) => `${t.database}.${t.table}`), topic, offset };
 }
