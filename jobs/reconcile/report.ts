@@ -82,7 +82,8 @@ export function formatReport(report: ReconcileReport): string {
   if (pending.length > 0) {
     out.push('', 'pending (not judged):');
     out.push(...table(['check', 'table', 'from', 'to', 'buckets'], pending.map((x) => [x.check, x.table, x.from, x.to, count(x.buckets)])).map((l) => `  ${l}`));
-    out.push(`  ${pending[0]?.reason ?? ''}`);
+    // each gating job's reason once (check 3 gates every ADS table by its own job)
+    for (const reason of new Set(pending.map((x) => x.reason))) out.push(`  ${reason}`);
   }
   const repair = report.repair;
   if (repair !== undefined) {
