@@ -67,8 +67,7 @@ export function compareRows(check: string, def: AdsTableDef, source: readonly Ad
   return out;
 }
 
-async function compareTable(ctx: CheckContext, def: AdsTableDef, w: JudgedWindows): Promise<Mismatch[]> {
-  const recompute = new AdsRecompute(ctx.mysql, ctx.clickhouse, ctx.mysql.database, ctx.run.timezone);
+async function compareTable(ctx: CheckContext, def: AdsTableDef, w: JudgedWindows, recompute = new AdsRecompute(ctx.mysql, ctx.clickhouse, ctx.mysql.database, ctx.run.timezone)): Promise<Mismatch[]> {
   const [source, sink] = await Promise.all([recompute.table(def, w), sinkRows(ctx.clickhouse, def, w)]);
   return compareRows(ADS_CHECK, def, source, sink);
 }
@@ -77,9 +76,11 @@ export const adsCheck: Check = {
   name: ADS_CHECK,
   async run(ctx) {
     const results: CheckResult[] = [];
+    // one recomputation for the run: tables built from the same rows share them
+    const recompute = new AdsRecompute(ctx.mysql, ctx.clickhouse, ctx.mysql.database, ctx.run.timezone);
     for (const def of selectedAdsTables(ctx)) {
       const w = await windowsOf(ctx, def);
-      const found = await compareTable(ctx, def, w);
+      const found = await compareTable(ctx, def, w, recompute);
       results.push({
         check: ADS_CHECK,
         table: def.table,

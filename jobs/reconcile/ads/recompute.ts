@@ -78,6 +78,8 @@ function channelsWithin(list: ReadonlyArray<{ t: number; channel: string }>, t: 
 export class AdsRecompute {
   private readonly orders: OrderSide;
   private readonly events: EventSide;
+  /** ads_order_city_1h by window range: the top 3 ranks the same rows, read once when both tables judge the same windows */
+  private readonly cities = new Map<string, Promise<AdsRow[]>>();
 
   constructor(mysql: MysqlReader, clickhouse: ClickHouseReader, sourceDatabase: string, zone: string) {
     this.orders = new OrderSide(mysql, sourceDatabase, zone);
@@ -88,9 +90,9 @@ export class AdsRecompute {
     if (w.kind === 'day' ? w.days.length === 0 : w.until <= w.from) return [];
     switch (def.table) {
       case 'ads_order_city_1h':
-        return this.orders.city1h(w.from, w.until);
+        return this.city1h(w);
       case 'ads_order_top3_city_1h':
-        return top3Cities(await this.orders.city1h(w.from, w.until));
+        return top3Cities(await this.city1h(w));
       case 'ads_order_payment_5m':
         return this.orders.payment5m(w.from, w.until);
       case 'ads_ad_clicks_1h':
@@ -108,6 +110,16 @@ export class AdsRecompute {
       default:
         throw new Error(`no recomputation for ${def.table}`);
     }
+  }
+
+  private city1h(w: JudgedWindows): Promise<AdsRow[]> {
+    const id = `${w.from}/${w.until}`;
+    let rows = this.cities.get(id);
+    if (rows === undefined) {
+      rows = this.orders.city1h(w.from, w.until);
+      this.cities.set(id, rows);
+    }
+    return rows;
   }
 
   /**
