@@ -6,8 +6,10 @@
  * database and an equal ClickHouse mirror (ods_ tables, FINAL-readable), with event times over the
  * last 23 h and a watermark at now, so every row is judged. Then times `reconcile` with its
  * defaults (both checks, 10k-row chunks, MySQL read as the CDC user): once on the equal pair, once
- * after corrupting 10 rows of the mirror (found by bisection). Both databases are dropped at the end.
- * The last line is the clean run's duration.
+ * after corrupting 10 rows of the mirror (found by bisection). Then check 3 (`ads`) over the same orders
+ * and BENCH_RECONCILE_EVENTS (1,000,000) events in dwd_ad_event, its ADS tables filled with the
+ * recomputation's own result first. Both databases are dropped at the end. The last line is the clean
+ * run's duration.
  */
 import mysql from 'mysql2/promise';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
@@ -17,8 +19,16 @@ import { loadConfig, repoRoot } from '../schemas/config.js';
 import { reconcileOptions } from '../jobs/reconcile/options.js';
 import { CHECK_NAMES, reconcile } from '../jobs/reconcile/run.js';
 import type { ReconcileReport } from '../jobs/reconcile/report.js';
+import { readMigrations, renderMigration, splitStatements } from '../connectors/clickhouse/migrations.js';
+import { connectClickHouse } from '../jobs/reconcile/clickhouse.js';
+import { connectMysql } from '../jobs/reconcile/mysql.js';
+import { AdsRecompute } from '../jobs/reconcile/ads/recompute.js';
+import { ADS_TABLE_DEFS, TIME_COLUMNS } from '../jobs/reconcile/ads/tables.js';
+import { judgedWindows } from '../jobs/reconcile/ads/windows.js';
 
 const TOTAL = Number(process.env.BENCH_RECONCILE_ROWS ?? 1_000_000);
+/** events in dwd_ad_event for check 3, over the same 22 h as the orders */
+const EVENTS = Number(process.env.BENCH_RECONCILE_EVENTS ?? 1_000_000);
 /** Share of the rows per table, roughly a shop's proportions. */
 const SHARES: [string, number][] = [
   ['areas', 0.001],
@@ -89,7 +99,8 @@ function seconds(ms: number): string {
 }
 
 async function timedRun(label: string, recheckAfter: string): Promise<ReconcileReport> {
-  const options = reconcileOptions({ recheckAfter }, CHECK_NAMES, { ...process.env, RTDW_TIMEZONE: 'UTC' });
+  // checks 1 and 2: the mirror of the 1M-row source (check 3 reads ADS tables this pair has none of)
+  const options = reconcileOptions({ recheckAfter, checks: 'buckets,rows' }, CHECK_NAMES, { ...process.env, RTDW_TIMEZONE: 'UTC' });
   const report = await reconcile(loadConfig({ ...process.env, MYSQL_DATABASE: mysqlDb, CLICKHOUSE_DATABASE: clickhouseDb }), { ...options, history: false }, { log: (m) => console.log(`  ${m}`) });
   if (report.status === 'error') throw new Error(`reconcile could not run: ${report.error ?? ''}`);
   const rows = report.results.filter((r) => r.check === 'rows').reduce((n, r) => n + r.judged.count, 0);
@@ -148,6 +159,52 @@ try {
   const corrupted = await timedRun('10 rows corrupted', '0');
   const listed = corrupted.results.filter((r) => r.check === 'rows').flatMap((r) => r.mismatches.map((m) => `${m.table} ${m.location} ${m.kind}`));
   console.log(`  rows found: ${listed.join(', ')}`);
+
+  // Check 3: the ADS tables over the same orders and EVENTS events. Their ClickHouse tables are filled
+  // with the recomputation's own result (this measures time, it proves nothing), then judged.
+  for (const file of ['0002_dwd.sql', '0004_ads.sql']) {
+    const migration = readMigrations().find((m) => m.file === file);
+    for (const statement of splitStatements(renderMigration(migration as NonNullable<typeof migration>, clickhouseDb))) await ch.command({ query: statement });
+  }
+  let t = performance.now();
+  for (let start = 0; start < EVENTS; start += 50_000) {
+    const events = Array.from({ length: Math.min(50_000, EVENTS - start) }, (_, k) => {
+      const i = start + k;
+      const kind = i % 10 < 5 ? 'page_view' : i % 10 < 8 ? 'ad_impression' : 'ad_click';
+      const area = 1 + (i % (counts.areas ?? 1));
+      return {
+        event_id: `e${i}`, type: kind, ts: wall(first + Math.floor((i / EVENTS) * span) + (i % 997)), user_id: kind === 'page_view' && i % 7 === 0 ? null : 1 + (i % (counts.users ?? 1)),
+        ad_id: kind === 'page_view' ? null : 1 + (i % 200), province: `province-${area % 31}`, city: `city-${area}`, channel: ['app', 'web', 'mini'][i % 3], device_id: `d${i % 50_000}`,
+        session_id: `s${i % 200_000}`, ip: `10.0.${i % 250}.${i % 199}`, counted: kind === 'ad_click' && i % 50 === 9 ? 0 : 1, _version: 1,
+      };
+    });
+    await ch.insert({ table: `${clickhouseDb}.dwd_ad_event`, values: events, format: 'JSONEachRow', clickhouse_settings: { async_insert: 0, date_time_input_format: 'basic' } });
+  }
+  console.log(`loaded ${EVENTS.toLocaleString('en-US')} events into dwd_ad_event: ${seconds(performance.now() - t)}`);
+  await ch.insert({ table: `${clickhouseDb}.pipeline_progress`, values: ADS_TABLE_DEFS.map((d) => ({ job: d.table, watermark: wall(now), updated_at: wall(now) })), format: 'JSONEachRow' });
+  const benchConfig = loadConfig({ ...process.env, MYSQL_DATABASE: mysqlDb, CLICKHOUSE_DATABASE: clickhouseDb });
+  const reader = connectClickHouse(benchConfig.clickhouse, 300_000);
+  const sourceReader = await connectMysql(benchConfig.mysql);
+  t = performance.now();
+  let adsRows = 0;
+  try {
+    const recompute = new AdsRecompute(sourceReader, reader, mysqlDb, 'UTC');
+    for (const def of ADS_TABLE_DEFS) {
+      const w = judgedWindows(def.window, 'UTC', now - 86_400_000, now, { job: def.table, watermark: now, allowedLatenessMs: 60_000 });
+      const rows = (await recompute.table(def, w)).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, TIME_COLUMNS.has(k) ? wall(Number(v)).slice(0, 19) : v])));
+      adsRows += rows.length;
+      for (let i = 0; i < rows.length; i += 50_000) await ch.insert({ table: `${clickhouseDb}.${def.table}`, values: rows.slice(i, i + 50_000).map((r) => ({ ...r, _version: 1, _is_deleted: 0 })), format: 'JSONEachRow', clickhouse_settings: { async_insert: 0, date_time_input_format: 'basic' } });
+    }
+  } finally {
+    await sourceReader.close();
+    await reader.close();
+  }
+  console.log(`ADS tables filled with ${adsRows.toLocaleString('en-US')} recomputed rows: ${seconds(performance.now() - t)}`);
+  const adsOptions = reconcileOptions({ recheckAfter: '0', checks: 'ads' }, CHECK_NAMES, { ...process.env, RTDW_TIMEZONE: 'UTC' });
+  const ads = await reconcile(benchConfig, { ...adsOptions, history: false }, { log: (m) => console.log(`  ${m}`) });
+  if (ads.status === 'error') throw new Error(`reconcile could not run: ${ads.error ?? ''}`);
+  for (const r of ads.results) console.log(`  ${r.table}: ${r.judged.count} ${r.judged.unit}, ${r.mismatchCount} mismatch(es), ${r.pending.reduce((n, p) => n + p.buckets, 0)} pending`);
+  console.log(`check 3 (ads) over ${(counts.orders ?? 0).toLocaleString('en-US')} orders and ${EVENTS.toLocaleString('en-US')} events: ${seconds(ads.durationMs)}, status ${ads.status}`);
   console.log(`reconcile ${loaded.toLocaleString('en-US')} rows, clean: ${(clean.durationMs / 1000).toFixed(1)} s`);
 } finally {
   await admin.query(`DROP DATABASE IF EXISTS \`${mysqlDb}\``).catch(() => undefined);

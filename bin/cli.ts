@@ -165,10 +165,16 @@ cdc
   .command('snapshot')
   .description('snapshot tables again while the connector streams (table or database.table); a stopped connector does it when it starts')
   .argument('<tables...>', 'tables to snapshot')
-  .action(async (tables: string[]) => {
+  .option('--after <key>', 'only rows whose (single-column) primary key is greater than this')
+  .option('--up-to <key>', 'only rows whose (single-column) primary key is at most this')
+  .action(async (tables: string[], o: { after?: string; upTo?: string }) => {
     const { requestSnapshot, SnapshotRequestError } = await import('../connectors/mysql-binlog/main.js');
+    if (o.after !== undefined && o.upTo === undefined) {
+      say('rtdw cdc snapshot: --after needs --up-to (a key range has an upper bound)');
+      process.exit(2);
+    }
     try {
-      const sent = await requestSnapshot(config(), tables);
+      const sent = await requestSnapshot(config(), tables, o.upTo === undefined ? [] : [{ after: o.after === undefined ? null : [o.after], upTo: [o.upTo] }]);
       say(`snapshot of ${sent.tables.join(', ')} requested (${sent.topic} offset ${sent.offset})`);
     } catch (err) {
       if (!(err instanceof SnapshotRequestError)) throw err;
@@ -256,18 +262,20 @@ generateCommand.action(async (flags: import('../connectors/generator/main.js').G
 
 program
   .command('reconcile')
-  .description('MySQL vs the ClickHouse mirror: figures per 5-min event-time bucket and rows by chunked checksums; exits 0 match, 1 mismatch, 2 could not run')
+  .description('MySQL vs the ClickHouse mirror (figures per 5-min bucket, rows by chunked checksums), the ADS tables recomputed in batch vs ClickHouse, ClickHouse vs the Redis screens; exits 0 match, 1 mismatch, 2 could not run')
   .option('--from <time>', 'start: now, an ISO instant or a date-time in RTDW_TIMEZONE (default: 24 h before --to)')
   .option('--to <time>', 'end, exclusive (default: now)')
   .option('--job <name>', 'the job whose published watermark gates event-time buckets', 'ods')
-  .option('--checks <names>', 'checks to run, comma-separated (default: all: buckets,rows)')
-  .option('--tables <names>', 'source tables to compare, comma-separated (default: all)')
+  .option('--checks <names>', 'checks to run, comma-separated (default: all: buckets,rows,ads,screens)')
+  .option('--tables <names>', 'source and ADS tables to compare, comma-separated (default: all)')
   .option('--chunk-rows <n>', 'rows per checksum chunk', '10000')
   .option('--leaf-rows <n>', 'a differing range of at most this many rows is compared row by row', '1000')
   .option('--key-range <n>', 'primary keys per bucket of tables without an event time', '10000')
   .option('--max-listed <n>', 'mismatches listed per check and table (all are counted)', '100')
   .option('--recheck-after <ms>', 'read differences again after this long before counting them (0: never)', '5000')
   .option('--no-history', 'do not record the run in reconcile_runs')
+  .option('--repair', 're-send the mirror\'s differing rows through the CDC (snapshots of their key ranges), then read them again until they match')
+  .option('--repair-timeout <ms>', 'how long --repair waits for the differences to go', '120000')
   .option('--metrics-file <path>', 'write the run\'s Prometheus metrics to this file')
   .option('--json', 'print the report as JSON')
   .action(async (o: import('../jobs/reconcile/command.js').CommandFlags) => {

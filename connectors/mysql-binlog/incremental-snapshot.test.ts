@@ -386,4 +386,17 @@ describe('IncrementalSnapshot (DBLog windows)', () => {
     expect(snapshot.request([t, u], '5')).toEqual([t]);
     expect(snapshot.progress().snapshot?.tables).toEqual([t, u, t]);
   });
+
+  it('queues each key range of a table once, and none a whole-table snapshot already queued covers', () => {
+    const t = { database: 'shop', table: 't' };
+    const r1 = { ...t, range: { after: ['9'], upTo: ['10'] } };
+    const r2 = { ...t, range: { after: ['19'], upTo: ['25'] } };
+    const u = { database: 'shop', table: 'u' };
+    const snapshot = new IncrementalSnapshot({ position: at(1), snapshot: undefined, signalOffset: '0' }, 2, () => undefined);
+    expect(snapshot.request([u, r1, r2, { ...r1, range: { after: ['9'], upTo: ['10'] } }], '4')).toEqual([u, r1, r2]);
+    const v = { database: 'shop', table: 'v' };
+    const vr = { ...v, range: { after: null, upTo: ['5'] } };
+    expect(snapshot.request([v, vr], '6')).toEqual([v]);
+    expect(snapshot.progress().snapshot?.tables).toEqual([u, r1, r2, v]);
+  });
 });

@@ -88,6 +88,9 @@ interface Window {
 
 const sameTable = (a: SnapshotTableRef, database: string, table: string): boolean => a.database === database && a.table === table;
 
+/** Whether a snapshot of `a` reads every row one of `b` would: the same table, and `a` whole or the same key range. */
+const covers = (a: SnapshotTableRef, b: SnapshotTableRef): boolean => sameTable(a, b.database, b.table) && (a.range === undefined || JSON.stringify(a.range) === JSON.stringify(b.range));
+
 function advance(progress: SnapshotProgress, chunk: ChunkRead, published: number): SnapshotProgress | undefined {
   const tables = chunk.next === null ? progress.tables.slice(1) : progress.tables;
   if (tables.length === 0) return undefined;
@@ -232,8 +235,9 @@ export class IncrementalSnapshot {
   }
 
   /**
-   * Snapshot requests read from the signal topic up to `nextOffset`. A table is queued unless it is
-   * queued already and not yet being read (one being read is read again from its start after this pass).
+   * Snapshot requests read from the signal topic up to `nextOffset`. A table (or key range) is queued unless
+   * a snapshot covering it is queued already and not yet being read (one being read is read again from its
+   * start after this pass).
    * Returns the tables queued.
    */
   request(tables: SnapshotTableRef[], nextOffset: string): SnapshotTableRef[] {
@@ -243,8 +247,8 @@ export class IncrementalSnapshot {
     const notStarted = progress.after === null && this.windows.length === 0;
     for (const t of tables) {
       const pending = [...progress.tables.slice(1), ...queued];
-      if (pending.some((q) => sameTable(q, t.database, t.table))) continue;
-      if (current !== undefined && sameTable(current, t.database, t.table) && notStarted) continue;
+      if (pending.some((q) => covers(q, t))) continue;
+      if (current !== undefined && covers(current, t) && notStarted) continue;
       queued.push(t);
     }
     if (queued.length > 0) this.released = { ...progress, tables: [...progress.tables, ...queued] };

@@ -1,12 +1,13 @@
 /** Process wiring of `rtdw cdc`: config, logger, metrics endpoint, signals; the `position`, `reset` and `snapshot` commands. */
 import mysql from 'mysql2/promise';
+import { pino } from 'pino';
 import type { RtdwConfig } from '../../schemas/config.js';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../observability/logger.js';
 import { serveMetrics } from '../observability/metrics.js';
 import { CanalTableFilter } from './canal/filter.js';
 import { loadCdcOptions } from './config.js';
-import { PositionStore, type StoredPosition } from './position-store.js';
+import { PositionStore, type SnapshotKeyRange, type SnapshotTableRef, type StoredPosition } from './position-store.js';
 import { PublisherThread } from './publisher-thread.js';
 import { forgetSnapshotRequests, sendSnapshotRequest, signalTopicOf } from './snapshot-signals.js';
 
@@ -72,9 +73,10 @@ export class SnapshotRequestError extends Error {
 
 /**
  * `rtdw cdc snapshot <table...>`: asks the connector (CDC_NAME) to snapshot the tables again, through its
- * signal topic; a stopped connector acts on it when it starts. `table` or `database.table`.
+ * signal topic; a stopped connector acts on it when it starts. `table` or `database.table`. With `ranges`,
+ * only the rows of each table whose primary key lies in one of them (`rtdw reconcile --repair`).
  */
-export async function requestSnapshot(config: RtdwConfig, names: string[]): Promise<{ tables: string[]; topic: string; offset: string }> {
+export async function requestSnapshot(config: RtdwConfig, names: string[], ranges: readonly SnapshotKeyRange[] = []): Promise<{ tables: string[]; topic: string; offset: string }> {
   const options = loadCdcOptions(config.mysql.database);
   const filter = new CanalTableFilter({ filterRegex: options.filterRegex, blackRegex: options.blackRegex });
   const tables = names.map((name) => {
@@ -92,12 +94,15 @@ export async function requestSnapshot(config: RtdwConfig, names: string[]): Prom
       else if (!filter.acceptsTable(t.database, t.table)) problems.push(`${t.database}.${t.table} is not captured by this connector (CDC_FILTER_REGEX / CDC_BLACK_REGEX)`);
       // Its snapshot rows would add to the rows a consumer holds: only the initial snapshot reads such a table.
       else if (key.length === 0) problems.push(`${t.database}.${t.table} has no primary key: a consumer could not tell its snapshot rows from the rows it holds`);
+      else if (ranges.some((r) => r.upTo.length !== key.length || (r.after !== null && r.after.length !== key.length))) problems.push(`${t.database}.${t.table}: a key range needs a value for each of its ${key.length} primary-key column(s)`);
     }
   } finally {
     await conn.end();
   }
   if (problems.length > 0) throw new SnapshotRequestError(problems);
   const topic = signalTopicOf(options.name);
-  const offset = await sendSnapshotRequest(createKafka(config, 'cdc-admin', createLogger('cdc', config.logLevel)), topic, options.name, tables);
+  const refs: SnapshotTableRef[] = ranges.length === 0 ? tables : tables.flatMap((t) => ranges.map((range) => ({ ...t, range })));
+  // A command's stdout is its output (reconcile --repair --json): logs go to stderr.
+  const offset = await sendSnapshotRequest(createKafka(config, 'cdc-admin', createLogger('cdc', config.logLevel, pino.destination(2))), topic, options.name, refs);
   return { tables: tables.map((t) => `${t.database}.${t.table}`), topic, offset };
 }

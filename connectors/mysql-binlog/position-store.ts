@@ -10,11 +10,21 @@ import { ensureTopics } from '../kafka/topics.js';
 /** A primary-key value as the snapshot's keyset pagination resumes from it: text, NULL, or a binary column's bytes. */
 export type StoredKeyValue = string | null | { base64: string };
 
+/** Primary keys (after, upTo], in key order: a snapshot of part of a table (`rtdw reconcile --repair`). */
+export interface SnapshotKeyRange {
+  /** the key the range starts after; null: from the table's first row */
+  after: StoredKeyValue[] | null;
+  /** the last key of the range (inclusive) */
+  upTo: StoredKeyValue[];
+}
+
 export interface SnapshotTableRef {
   database: string;
   table: string;
   /** the table has no primary key (read in one chunk; its binlog events wait for it) */
   keyless?: true;
+  /** only these keys; absent: the whole table */
+  range?: SnapshotKeyRange;
 }
 
 /** Where a snapshot is, committed with the rows it published: a restart resumes right after them. */

@@ -96,7 +96,9 @@ export class SnapshotRunner {
     const { schemas } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
-        const chunk = await reader.read(await schemas.get(database, table), request.after, this.options.chunkRows);
+        const { range } = request.table;
+        // A range's first chunk starts after its lower bound; every chunk stops at its upper one.
+        const chunk = await reader.read(await schemas.get(database, table), request.after ?? range?.after ?? null, this.options.chunkRows, range?.upTo);
         // A gone table's empty schema must not stay cached for a table created again under its name.
         if (chunk.missing) schemas.invalidate(database, table);
         return chunk;
@@ -126,7 +128,7 @@ export class SnapshotRunner {
           log.warn({ topic: this.options.signalTopic, offset: signal.offset, reason: signal.invalid }, 'snapshot request ignored');
           continue;
         }
-        log.info({ offset: signal.offset, tables: signal.request.tables.map((t) => `${t.database}.${t.table}`), requestedAt: new Date(signal.request.requestedAt).toISOString() }, 'snapshot request read');
+        log.info({ offset: signal.offset, tables: signal.request.tables.map((t) => `${t.database}.${t.table}${t.range === undefined ? '' : ` keys (${JSON.stringify(t.range.after)}, ${JSON.stringify(t.range.upTo)}]`}`), requestedAt: new Date(signal.request.requestedAt).toISOString() }, 'snapshot request read');
         for (const t of signal.request.tables) {
           const name = `${t.database}.${t.table}`;
           if (!accepts(t.database, t.table)) log.warn({ table: name, offset: signal.offset }, 'snapshot request ignored: the table is not captured (CDC_FILTER_REGEX / CDC_BLACK_REGEX)');

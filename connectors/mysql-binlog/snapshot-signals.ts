@@ -8,7 +8,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { readToEnd } from '../kafka/read-to-end.js';
 import { ensureTopics } from '../kafka/topics.js';
-import type { SnapshotTableRef } from './position-store.js';
+import type { SnapshotKeyRange, SnapshotTableRef, StoredKeyValue } from './position-store.js';
 
 export function signalTopicOf(connectorName: string): string {
   return `${connectorName}_signals`;
@@ -60,6 +60,18 @@ export async function sendSnapshotRequest(kafka: Kafka, topic: string, connector
   }
 }
 
+const isKeyValue = (v: unknown): v is StoredKeyValue => v === null || typeof v === 'string' || (typeof v === 'object' && typeof (v as { base64?: unknown }).base64 === 'string');
+const isKey = (k: unknown): k is StoredKeyValue[] => Array.isArray(k) && k.length > 0 && k.every(isKeyValue);
+
+/** A request's key range, or why it is not one. */
+function parseRange(range: unknown): SnapshotKeyRange | string {
+  const r = range as Partial<SnapshotKeyRange> | null;
+  if (typeof r !== 'object' || r === null || !isKey(r.upTo) || (r.after !== null && !isKey(r.after)) || (r.after !== null && r.after?.length !== r.upTo.length)) {
+    return 'a range is {"after": key or null, "upTo": key}, a key an array of its columns\' values';
+  }
+  return { after: r.after, upTo: r.upTo };
+}
+
 function parse(value: Buffer | null): SnapshotRequest | string {
   let parsed: unknown;
   try {
@@ -71,7 +83,17 @@ function parse(value: Buffer | null): SnapshotRequest | string {
   if (r.type !== 'snapshot' || !Array.isArray(r.tables) || !r.tables.every((t) => typeof t?.database === 'string' && typeof t?.table === 'string')) {
     return 'expected {"type":"snapshot","tables":[{"database","table"}]}';
   }
-  return { type: 'snapshot', tables: r.tables.map((t) => ({ database: t.database, table: t.table })), requestedAt: Number(r.requestedAt) };
+  const tables: SnapshotTableRef[] = [];
+  for (const t of r.tables) {
+    if (t.range === undefined) {
+      tables.push({ database: t.database, table: t.table });
+      continue;
+    }
+    const range = parseRange(t.range);
+    if (typeof range === 'string') return range;
+    tables.push({ database: t.database, table: t.table, range });
+  }
+  return { type: 'snapshot', tables, requestedAt: Number(r.requestedAt) };
 }
 
 /** The connector's side: new requests since an offset, checked cheaply (one ListOffsets) when there are none. */

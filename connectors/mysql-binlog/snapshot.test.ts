@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keysetAfter, selectList } from './snapshot.js';
+import { keysetAfter, keysetRange, selectList } from './snapshot.js';
 
 describe('snapshot SQL', () => {
   it('reads FLOAT columns as DOUBLE, under their own names', () => {
@@ -29,6 +29,19 @@ describe('snapshot SQL', () => {
         }
       }
     }
+  });
+
+  it('bounds a key range (after, upTo] on both sides, like the row comparisons it stands for', () => {
+    expect(keysetRange(['`a`'], null, undefined)).toEqual({ sql: '', params: [] });
+    expect(keysetRange(['`a`'], ['3'], ['9'])).toEqual({ sql: 'WHERE `a` > ? AND NOT (`a` > ?)', params: ['3', '9'] });
+    const after = [0, 2];
+    const upTo = [2, 1];
+    const { sql, params } = keysetRange(['a', 'b'], after.map(String), upTo.map(String));
+    let i = 0;
+    const js = sql.replace('WHERE ', '').replace(/\?/g, () => String(params[i++])).replace(/NOT /g, '!').replace(/ AND /g, ' && ').replace(/ OR /g, ' || ').replace(/ = /g, ' === ');
+    const holds = new Function('a', 'b', `return ${js};`) as (a: number, b: number) => boolean;
+    const cmp = (x: number[], y: number[]) => (x[0] !== y[0] ? (x[0] as number) - (y[0] as number) : (x[1] as number) - (y[1] as number));
+    for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) expect(holds(a, b), `(${a}, ${b})`).toBe(cmp([a, b], after) > 0 && cmp([a, b], upTo) <= 0);
   });
 
   it('wants one value per key column', () => {

@@ -107,6 +107,24 @@ export function keysetAfter(keys: readonly string[], values: readonly SnapshotVa
   return { sql: `WHERE ${first} >= ? AND ${chain}`, params: [values[0] as SnapshotValue, ...params] };
 }
 
+/** The rows with keys in (after, upTo] (either bound absent: open), as a WHERE clause ('' when both are). */
+export function keysetRange(keys: readonly string[], after: readonly SnapshotValue[] | null, upTo: readonly SnapshotValue[] | undefined): { sql: string; params: SnapshotValue[] } {
+  const parts: string[] = [];
+  const params: SnapshotValue[] = [];
+  if (after !== null) {
+    const lower = keysetAfter(keys, after);
+    parts.push(lower.sql.slice('WHERE '.length));
+    params.push(...lower.params);
+  }
+  if (upTo !== undefined) {
+    // keys <= upTo is NOT (keys > upTo): primary-key columns are never NULL
+    const upper = keysetAfter(keys, upTo);
+    parts.push(`NOT (${upper.sql.slice('WHERE '.length)})`);
+    params.push(...upper.params);
+  }
+  return { sql: parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`, params };
+}
+
 const NO_SUCH_TABLE = 1146;
 const BAD_FIELD = 1054;
 
@@ -141,13 +159,13 @@ export class ChunkReader {
     return { file: String(row.File), pos: Number(row.Position), gtid: String(row.Executed_Gtid_Set ?? '').replace(/\s+/g, '') };
   }
 
-  /** The `size` rows after key `after` (from the first row when null) in primary-key order, with their watermarks. */
-  async read(table: TableColumns, after: StoredKeyValue[] | null, size: number): Promise<ChunkRead> {
+  /** The `size` rows after key `after` (from the first row when null), up to key `upTo` when given, in primary-key order, with their watermarks. */
+  async read(table: TableColumns, after: StoredKeyValue[] | null, size: number, upTo?: StoredKeyValue[]): Promise<ChunkRead> {
     const keyless = table.primaryKey.length === 0;
     if (table.columns.length === 0) return this.missing(keyless);
     const from = `${quoteIdent(table.database)}.${quoteIdent(table.table)}`;
     const keys = table.primaryKey.map(quoteIdent);
-    const where = after === null ? { sql: '', params: [] } : keysetAfter(keys, after.map(keyParameter));
+    const where = keysetRange(keys, after === null ? null : after.map(keyParameter), upTo?.map(keyParameter));
     const sql = keyless ? `SELECT ${selectList(table.columns)} FROM ${from}` : `SELECT ${selectList(table.columns)} FROM ${from} ${where.sql} ORDER BY ${keys.join(', ')} LIMIT ${size}`;
     const select = async (): Promise<SnapshotRow[]> => (await this.conn.query<mysql.RowDataPacket[]>(sql, where.params))[0] as SnapshotRow[];
     let low: BinlogPosition;

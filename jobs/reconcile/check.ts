@@ -1,12 +1,14 @@
 /**
  * The report model every check fills in, and the interface a check implements. Check 1 (buckets)
- * and check 2 (rows) are two implementations; check 3 (the ADS tables recomputed in batch) plugs in
- * as a third, with its own locator (window, dimensions) and the same rows of the report.
+ * and check 2 (rows) compare the mirror; check 3 is `ads` (the ADS tables recomputed in batch vs
+ * ClickHouse) and `screens` (ClickHouse vs the Redis keys present), with their own locators (window,
+ * dimensions; Redis key and field) and the same rows of the report.
  */
 import type { ClickHouseReader } from './clickhouse.js';
 import type { MysqlReader } from './mysql.js';
 import type { TableSpec } from './tables.js';
-import type { JudgedWindow } from './window.js';
+import type { GatingProgress, JudgedWindow } from './window.js';
+import type { ScreenSource } from './ads/screens.js';
 
 export interface Difference {
   /** what is compared: `count`, `sum(amount)`, a column, `row`, `checksum` */
@@ -68,12 +70,30 @@ export interface CheckLimits {
   maxListed: number;
 }
 
+/** What a run was asked to judge, for checks that window by their own job (check 3). */
+export interface RunScope {
+  /** UTC epoch ms, [from, to) */
+  from: number;
+  to: number;
+  timezone: string;
+  allowedLatenessMs: number;
+  /** tables named by --tables (source or ADS tables); undefined: every one */
+  tables: readonly string[] | undefined;
+}
+
 export interface CheckContext {
   mysql: MysqlReader;
   clickhouse: ClickHouseReader;
+  /** the mirrored tables (checks 1 and 2) */
   tables: TableSpec[];
+  /** the buckets the gating job (--job) has passed */
   window: JudgedWindow;
   limits: CheckLimits;
+  run: RunScope;
+  /** a job's published watermark, with the run's allowed lateness */
+  progressOf(job: string): Promise<GatingProgress>;
+  /** Redis as the screens read it, connected on first use */
+  screens(): Promise<ScreenSource>;
 }
 
 export interface Check {

@@ -1,28 +1,9 @@
 /**
- * Run history in ClickHouse: one row per run in `reconcile_runs` of the pipeline's database.
- * The CREATE is here, idempotent, until it moves into the versioned migrations (schemas/clickhouse).
+ * Run history in ClickHouse: one row per run in `reconcile_runs` of the pipeline's database, the table
+ * of migration schemas/clickhouse/0005_reconcile.sql (`rtdw setup` creates it).
  */
 import type { ClickHouseReader } from './clickhouse.js';
 import type { ReconcileReport } from './report.js';
-
-export const RECONCILE_RUNS_DDL = `CREATE TABLE IF NOT EXISTS reconcile_runs
-(
-    run_id String,
-    started_at DateTime64(3, 'UTC'),
-    finished_at DateTime64(3, 'UTC'),
-    status LowCardinality(String),
-    range_from DateTime64(3, 'UTC'),
-    range_to DateTime64(3, 'UTC'),
-    checks UInt32,
-    mismatches UInt64,
-    pending UInt64,
-    settled UInt64,
-    error String,
-    report String
-)
-ENGINE = MergeTree
-PARTITION BY toYYYYMM(started_at)
-ORDER BY (started_at, run_id)`;
 
 /** ISO instant → DateTime64(3) input text. */
 function dateTime(iso: string): string {
@@ -30,7 +11,8 @@ function dateTime(iso: string): string {
 }
 
 export async function recordRun(clickhouse: ClickHouseReader, report: ReconcileReport): Promise<void> {
-  await clickhouse.command(RECONCILE_RUNS_DDL);
+  const [table] = await clickhouse.rows<{ n: string }>("SELECT toString(count()) AS n FROM system.tables WHERE database = {db:String} AND name = 'reconcile_runs'", { db: clickhouse.database });
+  if (table?.n !== '1') throw new Error(`${clickhouse.database}.reconcile_runs is missing: run rtdw setup (migration 0005_reconcile.sql)`);
   await clickhouse.insert('reconcile_runs', [
     {
       run_id: report.runId,

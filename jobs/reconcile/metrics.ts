@@ -39,3 +39,19 @@ export function recordMetrics(report: ReconcileReport): void {
     m.settled.set(labels, r.settled);
   }
 }
+
+function createPeriodic() {
+  return {
+    every: new Gauge({ name: 'rtdw_reconcile_every_seconds', help: 'interval of the periodic reconcile of rtdw run (RTDW_RECONCILE_EVERY)', registers: [registry] }),
+    lastOk: new Gauge({ name: 'rtdw_reconcile_last_ok_timestamp_seconds', help: 'when the last periodic run that found everything judged matching finished', registers: [registry] }),
+    failures: new Counter({ name: 'rtdw_reconcile_periodic_failures_total', help: 'periodic runs that could not start (bad options)', registers: [registry] }),
+  };
+}
+
+let periodic: ReturnType<typeof createPeriodic> | undefined;
+
+/** The gauges of the periodic reconcile (periodic.ts), besides the per-run ones above. */
+export function periodicMetrics(): ReturnType<typeof createPeriodic> {
+  periodic ??= createPeriodic();
+  return periodic;
+}

@@ -32,7 +32,7 @@ describe('reconcile options', () => {
     expect(problems).toMatch(/RTDW_TIMEZONE/);
     expect(problems).toMatch(/--from: expected/);
     expect(problems).toMatch(/unknown check "ads"/);
-    expect(problems).toMatch(/--tables: table "orders;drop"/);
+    expect(problems).toMatch(/--tables: unknown table "orders;drop"/);
     expect(problems).toMatch(/--chunk-rows/);
     expect(problems).toMatch(/--recheck-after/);
   });

@@ -3,7 +3,8 @@
  * (RTDW_TIMEZONE, RTDW_ALLOWED_LATENESS_MS). Every bad value is named; none is guessed.
  */
 import type { CheckLimits } from './check.js';
-import { assertIdentifier } from './sql.js';
+import { SOURCE_TABLES } from '../../schemas/events.js';
+import { ADS_TABLE_NAMES } from './ads/tables.js';
 import { earliestInstant, parseWall } from './wall-clock.js';
 
 export interface ReconcileOptions {
@@ -17,13 +18,17 @@ export interface ReconcileOptions {
   allowedLatenessMs: number;
   /** names of the checks to run, in order */
   checks: string[];
-  /** source tables to compare; undefined: every one */
+  /** source tables (checks 1, 2) and ADS tables (check 3) to compare; undefined: every one */
   tables: string[] | undefined;
   limits: CheckLimits;
   /** differences found are read again after this long (0: never) before they count */
   recheckAfterMs: number;
   /** write the run to reconcile_runs */
   history: boolean;
+  /** re-send the mirror's differing rows through the CDC (repair.ts) */
+  repair: boolean;
+  /** how long a repair waits for its differences to go */
+  repairTimeoutMs: number;
 }
 
 /** As commander hands them over: strings, all optional. */
@@ -39,6 +44,8 @@ export interface ReconcileFlags {
   maxListed?: string;
   recheckAfter?: string;
   history?: boolean;
+  repair?: boolean;
+  repairTimeout?: string;
 }
 
 export class OptionsError extends Error {
@@ -51,6 +58,7 @@ export class OptionsError extends Error {
 export const DEFAULT_RANGE_MS = 24 * 3_600_000;
 export const DEFAULT_LIMITS: CheckLimits = { chunkRows: 10_000, leafRows: 1_000, bisectionFactor: 8, keyRangeWidth: 10_000, maxListed: 100 };
 export const DEFAULT_RECHECK_AFTER_MS = 5_000;
+export const DEFAULT_REPAIR_TIMEOUT_MS = 120_000;
 
 /** An IANA zone the platform knows, in its canonical spelling; undefined otherwise (offsets like +08:00 are not zones). */
 export function canonicalZone(name: string): string | undefined {
@@ -105,13 +113,8 @@ export function reconcileOptions(flags: ReconcileFlags, knownChecks: readonly st
   let tables: string[] | undefined;
   if (flags.tables !== undefined) {
     tables = flags.tables.split(',').map((t) => t.trim()).filter((t) => t !== '');
-    for (const t of tables) {
-      try {
-        assertIdentifier(t, 'table');
-      } catch (err) {
-        problems.push(`--tables: ${(err as Error).message}`);
-      }
-    }
+    const known: readonly string[] = [...SOURCE_TABLES, ...ADS_TABLE_NAMES];
+    for (const t of tables) if (!known.includes(t)) problems.push(`--tables: unknown table ${JSON.stringify(t)} (source tables: ${SOURCE_TABLES.join(', ')}; ADS tables: ${ADS_TABLE_NAMES.join(', ')})`);
   }
   const job = flags.job ?? 'ods';
   if (job === '') problems.push('--job: name the job whose watermark gates the buckets');
@@ -133,6 +136,8 @@ export function reconcileOptions(flags: ReconcileFlags, knownChecks: readonly st
     limits,
     recheckAfterMs: int('--recheck-after', flags.recheckAfter, DEFAULT_RECHECK_AFTER_MS, 0),
     history: flags.history ?? true,
+    repair: flags.repair ?? false,
+    repairTimeoutMs: int('--repair-timeout', flags.repairTimeout, DEFAULT_REPAIR_TIMEOUT_MS, 0),
   };
   if (problems.length > 0) throw new OptionsError(problems);
   return options;

@@ -4,6 +4,7 @@
  * difference), the pending buckets, a summary per check and table, the verdict.
  */
 import type { CheckResult } from './check.js';
+import type { RepairReport } from './repair.js';
 
 export type RunStatus = 'ok' | 'mismatch' | 'error';
 
@@ -23,6 +24,8 @@ export interface ReconcileReport {
   progress?: { job: string; watermark: string | null; allowedLatenessMs: number; judgedUntil: string };
   checks: string[];
   results: CheckResult[];
+  /** what --repair re-sent and what it left */
+  repair?: RepairReport;
   totals: { checks: number; mismatches: number; pending: number; settled: number };
 }
 
@@ -79,7 +82,16 @@ export function formatReport(report: ReconcileReport): string {
   if (pending.length > 0) {
     out.push('', 'pending (not judged):');
     out.push(...table(['check', 'table', 'from', 'to', 'buckets'], pending.map((x) => [x.check, x.table, x.from, x.to, count(x.buckets)])).map((l) => `  ${l}`));
-    out.push(`  ${pending[0]?.reason ?? ''}`);
+    // each gating job's reason once (check 3 gates every ADS table by its own job)
+    for (const reason of new Set(pending.map((x) => x.reason))) out.push(`  ${reason}`);
+  }
+  const repair = report.repair;
+  if (repair !== undefined) {
+    out.push('', 'repair (re-sent through the CDC as snapshots of key ranges):');
+    for (const r of repair.requested) out.push(`  ${r.table}: ${count(r.keys)} differing key(s) in ${count(r.ranges.length)} range(s) (after, upTo]: ${r.ranges.slice(0, 5).map((k) => `(${k.after ?? '-∞'}, ${k.upTo}]`).join(' ')}${r.ranges.length > 5 ? ' …' : ''}${r.offset === undefined ? '' : `; signal offset ${r.offset}`}`);
+    for (const n of repair.notRepairable) out.push(`  not repairable: ${n} (extra in the mirror: the source has no row to re-send)`);
+    if (repair.error !== undefined) out.push(`  could not request the repair: ${repair.error}`);
+    out.push(`  ${count(repair.repaired)} difference(s) repaired, ${count(repair.remaining)} remaining, after ${(repair.waitedMs / 1000).toFixed(1)} s`);
   }
   out.push('', 'summary:');
   out.push(

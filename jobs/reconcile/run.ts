@@ -8,7 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RtdwConfig } from '../../schemas/config.js';
-import { bucketsCheck } from './buckets.js';
+import { SOURCE_TABLES } from '../../schemas/events.js';
+import { loadRedisSinkOptions } from '../../connectors/redis/config.js';
+import { adsCheck } from './ads/ads-check.js';
+import { connectScreens, screensCheck, type ScreenSource } from './ads/screens.js';
+import { bucketsCheck, BUCKETS_CHECK } from './buckets.js';
 import type { Check, CheckContext, CheckResult } from './check.js';
 import { assertClickHouseReachable, connectClickHouse, type ClickHouseReader } from './clickhouse.js';
 import { recordRun } from './history.js';
@@ -16,14 +20,15 @@ import { recordMetrics } from './metrics.js';
 import { connectMysql, type MysqlReader } from './mysql.js';
 import type { ReconcileOptions } from './options.js';
 import { totalsOf, type ReconcileReport } from './report.js';
-import { rowsCheck } from './rows.js';
+import { ROWS_CHECK, rowsCheck } from './rows.js';
+import { repairable, repairPlan, requestRepairs, type RepairReport } from './repair.js';
 import { assertIdentifier } from './sql.js';
 import { loadTableSpecs } from './tables.js';
 import { formatInstant, formatWall } from './wall-clock.js';
 import { judgedWindow, type GatingProgress } from './window.js';
 
-/** Every check, in the order a run applies them. Check 3 (ADS tables) joins this list. */
-export const CHECKS: readonly Check[] = [bucketsCheck, rowsCheck];
+/** Every check, in the order a run applies them: the mirror (1, 2), then the ADS tables and the screens (3). */
+export const CHECKS: readonly Check[] = [bucketsCheck, rowsCheck, adsCheck, screensCheck];
 export const CHECK_NAMES: readonly string[] = CHECKS.map((c) => c.name);
 
 export interface ReconcileDeps {
@@ -32,6 +37,9 @@ export interface ReconcileDeps {
   /** progress lines (stderr in the command) */
   log?: (message: string) => void;
 }
+
+/** How often a repair's differences are read again while the pipeline re-sends them. */
+const REPAIR_POLL_MS = 1000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -72,6 +80,7 @@ export async function reconcile(config: RtdwConfig, options: ReconcileOptions, d
   let clickhouse: ClickHouseReader | undefined;
   let mysql: MysqlReader | undefined;
   let clickhouseUp = false;
+  let screens: Promise<ScreenSource> | undefined;
   try {
     assertIdentifier(config.mysql.database, 'MYSQL_DATABASE');
     assertIdentifier(config.clickhouse.database, 'CLICKHOUSE_DATABASE');
@@ -79,7 +88,9 @@ export async function reconcile(config: RtdwConfig, options: ReconcileOptions, d
     await assertClickHouseReachable(clickhouse);
     clickhouseUp = true;
     mysql = await connectMysql(config.mysql);
-    const tables = await loadTableSpecs(mysql, clickhouse, config.mysql.database, config.clickhouse.database, options.tables);
+    const mirrorChecks = checks.some((c) => c.name === BUCKETS_CHECK || c.name === ROWS_CHECK);
+    const sourceTables = (options.tables ?? SOURCE_TABLES).filter((t) => (SOURCE_TABLES as readonly string[]).includes(t));
+    const tables = mirrorChecks ? await loadTableSpecs(mysql, clickhouse, config.mysql.database, config.clickhouse.database, sourceTables) : [];
     const progress = await readProgress(clickhouse, options.job, options.allowedLatenessMs);
     const window = judgedWindow(options.timezone, options.from, options.to, progress);
     report.progress = {
@@ -88,7 +99,24 @@ export async function reconcile(config: RtdwConfig, options: ReconcileOptions, d
       allowedLatenessMs: progress.allowedLatenessMs,
       judgedUntil: formatWall(window.judgedUntilWall),
     };
-    const ctx: CheckContext = { mysql, clickhouse, tables, window, limits: options.limits };
+    const ch = clickhouse;
+    const namespace = config.pipeline.namespace;
+    const ctx: CheckContext = {
+      mysql,
+      clickhouse,
+      tables,
+      window,
+      limits: options.limits,
+      run: { from: options.from, to: options.to, timezone: options.timezone, allowedLatenessMs: options.allowedLatenessMs, tables: options.tables },
+      progressOf: (job) => readProgress(ch, job, options.allowedLatenessMs),
+      screens: () => {
+        screens ??= (async () => {
+          const redis = loadRedisSinkOptions(namespace);
+          return connectScreens(config.redis.url, namespace, redis.hashTags, redis.clusterNodes);
+        })();
+        return screens;
+      },
+    };
     let results: { check: Check; result: CheckResult }[] = [];
     for (const check of checks) {
       const t0 = Date.now();
@@ -102,6 +130,33 @@ export async function reconcile(config: RtdwConfig, options: ReconcileOptions, d
       for (const r of results) rechecked.push({ check: r.check, result: r.result.mismatches.length === 0 ? r.result : await r.check.recheck(ctx, r.result) });
       results = rechecked;
     }
+    if (options.repair && results.some((r) => r.result.mismatches.length > 0)) {
+      const plan = repairPlan(results.map((r) => r.result));
+      const repair: RepairReport = { requested: plan.requests, notRepairable: plan.notRepairable, repaired: 0, remaining: 0, waitedMs: 0 };
+      report.repair = repair;
+      const listed = () => results.reduce((n, r) => n + r.result.mismatches.length, 0);
+      const before = listed();
+      try {
+        if (plan.requests.length > 0) {
+          await requestRepairs(config, plan.requests);
+          log(`reconcile: re-sending ${plan.requests.map((r) => `${r.table} (${r.ranges.length} key range(s))`).join(', ')} through the CDC; reading the differences again until they are gone`);
+          const t0 = Date.now();
+          for (;;) {
+            await wait(REPAIR_POLL_MS);
+            const rechecked: typeof results = [];
+            // what a repair removed is repaired, not settled (in flight)
+            for (const r of results) rechecked.push({ check: r.check, result: r.result.mismatches.length === 0 ? r.result : { ...(await r.check.recheck(ctx, r.result)), settled: r.result.settled } });
+            results = rechecked;
+            if (repairable(results.map((r) => r.result), plan.requests) === 0 || Date.now() - t0 >= options.repairTimeoutMs) break;
+          }
+          repair.waitedMs = Date.now() - t0;
+        }
+      } catch (err) {
+        repair.error = message(err);
+      }
+      repair.remaining = listed();
+      repair.repaired = before - repair.remaining;
+    }
     report.results = results.map((r) => r.result);
     report.totals = totalsOf(report.results);
     report.status = report.totals.mismatches > 0 ? 'mismatch' : 'ok';
@@ -111,6 +166,7 @@ export async function reconcile(config: RtdwConfig, options: ReconcileOptions, d
     report.totals = totalsOf(report.results);
   } finally {
     await mysql?.close().catch(() => undefined);
+    await screens?.then((s) => s.close()).catch(() => undefined);
   }
   const finished = Date.now();
   report.finishedAt = formatInstant(finished);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { loadConfig, repoRoot, type RtdwConfig } from '../../schemas/config.js';
+import { readMigrations, renderMigration, splitStatements } from '../../connectors/clickhouse/migrations.js';
 import { config, uniqueName } from '../support/stack.js';
 
 /** The mirror of each source table as issue 10 defines it: same columns, exact types, _version, _is_deleted. */
@@ -57,6 +58,8 @@ export async function createPair(prefix: string, timezone: string): Promise<Pair
     query: `CREATE TABLE ${clickhouseDb}.pipeline_progress (job String, watermark DateTime64(3, 'UTC'), updated_at DateTime64(3, 'UTC'))
             ENGINE = ReplacingMergeTree(updated_at) ORDER BY job`,
   });
+  // reconcile's own history table, from its migration
+  await applyMigration(ch, clickhouseDb, '0005_reconcile.sql');
   const env = { MYSQL_DATABASE: mysqlDb, CLICKHOUSE_DATABASE: clickhouseDb, RTDW_TIMEZONE: timezone };
   return {
     mysqlDb,
@@ -72,6 +75,13 @@ export async function createPair(prefix: string, timezone: string): Promise<Pair
       await ch.close();
     },
   };
+}
+
+/** One migration of schemas/clickhouse applied to `database` (tables reconcile owns or reads as they are, not the contract a test checks). */
+export async function applyMigration(ch: ClickHouseClient, database: string, file: string): Promise<void> {
+  const migration = readMigrations().find((m) => m.file === file);
+  if (migration === undefined) throw new Error(`no migration ${file}`);
+  for (const statement of splitStatements(renderMigration(migration, database))) await ch.command({ query: statement });
 }
 
 /** A seeded generator (mulberry32): the same shop on every run. */
