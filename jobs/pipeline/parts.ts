@@ -8,6 +8,7 @@
  *   ads          its ADS stages: DWD topics → <ns>.ads_<table>, <ns>.ads_redis
  *   clickhouse   DWD and ADS topics → ClickHouse dwd_*, dim_blacklist, ads_*, pipeline_progress
  *   redis        <ns>.ads_redis, <ns>.dim_blacklist → Redis screens, <ns>:blacklist, <ns>:watermark
+ *   reconcile    `rtdw reconcile` every RTDW_RECONCILE_EVERY (unset: nothing), the last result in the metrics and the log
  *
  * Every part commits its own progress in Kafka, so parts stop and fail independently. The dwd and
  * ads parts are stages of one job (jobs/warehouse.ts), so watermarks flow from one into the other
@@ -31,8 +32,9 @@ import { redisLayout } from '../../schemas/redis-keys.js';
 import { loadRedisSinkOptions } from '../../connectors/redis/config.js';
 import { RedisSink } from '../../connectors/redis/sink.js';
 import { RedisSinkService } from '../../connectors/redis/service.js';
+import { PeriodicReconcile, reconcileEvery } from '../reconcile/periodic.js';
 
-export const PART_NAMES = ['cdc', 'ods', 'dwd', 'ads', 'clickhouse', 'redis'] as const;
+export const PART_NAMES = ['cdc', 'ods', 'dwd', 'ads', 'clickhouse', 'redis', 'reconcile'] as const;
 export type PartName = (typeof PART_NAMES)[number];
 
 export interface PipelinePart {
@@ -157,6 +159,26 @@ class RedisPart implements PipelinePart {
   }
 }
 
+/** The periodic reconcile (jobs/reconcile/periodic.ts), when RTDW_RECONCILE_EVERY is set. */
+class ReconcilePart implements PipelinePart {
+  readonly name = 'reconcile';
+  private periodic: PeriodicReconcile | undefined;
+
+  constructor(private readonly config: RtdwConfig, private readonly log: Logger) {}
+
+  async start(): Promise<void> {
+    const every = reconcileEvery();
+    if (every === undefined) return;
+    this.periodic = new PeriodicReconcile(this.config, every, this.log);
+    this.periodic.start();
+    this.log.info({ everyMs: every }, 'reconcile runs periodically');
+  }
+
+  async stop(): Promise<void> {
+    await this.periodic?.stop();
+  }
+}
+
 export function createPart(name: PartName, config: RtdwConfig, log: Logger): PipelinePart {
   switch (name) {
     case 'cdc':
@@ -169,6 +191,8 @@ export function createPart(name: PartName, config: RtdwConfig, log: Logger): Pip
       return new JobsPart(name, config, log);
     case 'redis':
       return new RedisPart(config, log);
+    case 'reconcile':
+      return new ReconcilePart(config, log);
   }
 }
 
