@@ -13,7 +13,6 @@ import { execFileAsync, livePid, portOpen, spawnDaemon, stopPid, tail, waitUntil
 import { isLocalHost, type ServiceStatus, type StackService } from './service.js';
 
 export const KAFKA_VERSION = '3.9.1';
-const CONTROLLER_PORT = 9093;
 
 const POM = `<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -221,8 +220,8 @@ export class KafkaService implements StackService {
     const props = [
       'process.roles=broker,controller',
       'node.id=1',
-      `controller.quorum.voters=1@127.0.0.1:${CONTROLLER_PORT}`,
-      `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}`,
+      `controller.quorum.voters=1@127.0.0.1:${this.config.kafka.controllerPort}`,
+      `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.config.kafka.controllerPort}`,
       `advertised.listeners=PLAINTEXT://127.0.0.1:${this.port}`,
       'controller.listener.names=CONTROLLER',
       'inter.broker.listener.name=PLAINTEXT',

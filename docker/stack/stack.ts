@@ -1,4 +1,7 @@
-/** `rtdw stack up|down|status|reset`: the four services of the local stack, started in parallel. */
+/**
+ * `rtdw stack up|down|status|reset`: the four services of the local stack, started in parallel;
+ * `rtdw stack stop|start <service>`: one of them, its data kept (outage drills, `npm run chaos`).
+ */
 import { mkdirSync } from 'node:fs';
 import type { RtdwConfig } from '../../schemas/config.js';
 import { ClickHouseService } from './clickhouse.js';
@@ -11,6 +14,30 @@ type Log = (msg: string) => void;
 
 export function stackServices(config: RtdwConfig, log: Log): StackService[] {
   return [new MariaDbService(config, log), new KafkaService(config, log), new RedisService(config, log), new ClickHouseService(config, log)];
+}
+
+export const SERVICE_NAMES = ['mysql', 'kafka', 'redis', 'clickhouse'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export function isServiceName(name: string): name is ServiceName {
+  return (SERVICE_NAMES as readonly string[]).includes(name);
+}
+
+function stackService(config: RtdwConfig, name: ServiceName, log: Log): StackService {
+  const service = stackServices(config, log).find((s) => s.name === name);
+  if (service === undefined) throw new Error(`no stack service named ${name}`);
+  return service;
+}
+
+/** Stops one service if this stack started it (its data stays); the others keep running. */
+export function stopService(config: RtdwConfig, name: ServiceName, log: Log): Promise<string> {
+  return stackService(config, name, log).down();
+}
+
+/** Starts one service (idempotent) and waits until it is ready, as `stack up` does for all. */
+export async function startService(config: RtdwConfig, name: ServiceName, log: Log): Promise<ServiceStatus> {
+  mkdirSync(config.dataDir, { recursive: true });
+  return stackService(config, name, log).up();
 }
 
 export interface StackUpResult {
