@@ -7,8 +7,8 @@
  *   rtdw_outages_total{component, service}        outages begun
  *   rtdw_outage_seconds_total{component, service} time spent in ended outages
  *
- * `component` is the process part that saw it (cdc, ods, clickhouse, redis-sink), `service` the one
- * it could not reach (mysql, kafka, redis, clickhouse).
+ * `component` is the process part that saw it (cdc, ods, clickhouse, redis-sink; `part` in the log
+ * lines), `service` the one it could not reach (mysql, kafka, redis, clickhouse).
  *
  * Waiting out an outage is probing (waitUntilReachable): a cheap request on a short interval
  * rather than a long backoff sleep, so that work resumes within a probe interval of the return.
@@ -46,6 +46,8 @@ export class OutageTracker {
   private since: number | undefined;
   private failures = 0;
   private readonly labels: { component: string; service: DependencyName };
+  /** in log lines `part`, not `component`: loggers already carry their own `component` (logger.ts) */
+  private readonly fields: { part: string; service: DependencyName };
 
   constructor(
     readonly component: string,
@@ -53,6 +55,7 @@ export class OutageTracker {
     private readonly log: Logger,
   ) {
     this.labels = { component, service };
+    this.fields = { part: component, service };
     outageMetrics().available.set(this.labels, 1);
   }
 
@@ -68,7 +71,7 @@ export class OutageTracker {
     const m = outageMetrics();
     m.outages.inc(this.labels);
     m.available.set(this.labels, 0);
-    this.log.warn({ ...this.labels, ...detail, err: errorMessage(err) }, `${this.service} unavailable: outage begins`);
+    this.log.warn({ ...this.fields, ...detail, err: errorMessage(err) }, `${this.service} unavailable: outage begins`);
   }
 
   /** The service answered again: ends an outage (logged with its length); returns that length in ms, if there was one. */
@@ -78,7 +81,7 @@ export class OutageTracker {
     const m = outageMetrics();
     m.available.set(this.labels, 1);
     m.seconds.inc(this.labels, outageMs / 1000);
-    this.log.info({ ...this.labels, ...detail, outageMs, failures: this.failures }, `${this.service} available again`);
+    this.log.info({ ...this.fields, ...detail, outageMs, failures: this.failures }, `${this.service} available again`);
     this.since = undefined;
     this.failures = 0;
     return outageMs;

@@ -13,14 +13,14 @@ import { pino } from 'pino';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { loadCdcOptions } from '../../connectors/mysql-binlog/config.js';
 import { CdcService } from '../../connectors/mysql-binlog/service.js';
-import { registry } from '../../connectors/observability/metrics.js';
 import { privateStack, type PrivateStack } from '../support/private-stack.js';
 import { cdcEnv, readUntil, type Received } from '../support/cdc.js';
 import { uniqueName } from '../support/stack.js';
+import { outagesCounted as outages, serviceAvailable } from '../support/outages.js';
 
 const CATCH_UP_MS = 5000;
 
-type Line = { level: number; msg: string; component?: string; service?: string; outageMs?: number };
+type Line = { level: number; msg: string; part?: string; service?: string; outageMs?: number };
 
 function capturedLogger() {
   const lines: Line[] = [];
@@ -33,11 +33,7 @@ function capturedLogger() {
   return { log: pino({ level: 'info' }, stream), lines };
 }
 
-async function outagesCounted(service: string): Promise<number> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'rtdw_outages_total');
-  const value = metric?.values.find((v) => v.labels.component === 'cdc' && v.labels.service === service)?.value;
-  return Number(value ?? 0);
-}
+const outagesCounted = (service: string) => outages('cdc', service);
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -107,7 +103,7 @@ describe('CDC through outages of Kafka and MySQL', () => {
       }
       await conn?.end();
     })();
-    const outageLines = (service: string, msg: string) => lines.filter((l) => l.component === 'cdc' && l.service === service && l.msg === msg);
+    const outageLines = (service: string, msg: string) => lines.filter((l) => l.part === 'cdc' && l.service === service && l.msg === msg);
 
     await until('100 rows written', () => (written.size >= 100 ? true : undefined));
     const kafkaOutagesBefore = await outagesCounted('kafka');
@@ -167,6 +163,7 @@ describe('CDC through outages of Kafka and MySQL', () => {
     }
     expect(await outagesCounted('kafka')).toBe(kafkaOutagesBefore + 1);
     expect(await outagesCounted('mysql')).toBe(mysqlOutagesBefore + 1);
+    expect([await serviceAvailable('cdc', 'kafka'), await serviceAvailable('cdc', 'mysql')]).toEqual([1, 1]);
     console.log(`kafka outage: ${kafka.rows} rows held, caught up ${kafka.catchUpMs} ms after the return; mysql: caught up ${mysqlCatchUp} ms after the return`);
   }, 600_000);
 });
