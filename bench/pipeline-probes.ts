@@ -196,3 +196,35 @@ export class FreshnessProbe {
     }
   }
 }
+
+/** A Prometheus histogram's cumulative bucket counts (upper bound → count, +Inf last), as a process exports it. */
+export async function scrapeHistogram(url: string, name: string): Promise<Array<[number, number]>> {
+  const text = await (await fetch(url)).text();
+  const buckets: Array<[number, number]> = [];
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${name}_bucket\\{(?:.*,)?le="([^"]+)"(?:,.*)?\\} (\\S+)$`).exec(line);
+    if (m !== null) buckets.push([m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2])]);
+  }
+  return buckets.sort((a, b) => a[0] - b[0]);
+}
+
+/**
+ * Quantiles of the observations made between two scrapes of one histogram, interpolated linearly
+ * within a bucket (as PromQL's histogram_quantile); the observation count with them.
+ */
+export function histogramQuantiles(before: Array<[number, number]>, after: Array<[number, number]>, qs: readonly number[]): { count: number; quantiles: number[] } {
+  const counts = after.map(([le, n], i) => [le, n - (before.find(([b]) => b === le)?.[1] ?? 0)] as [number, number]);
+  const total = counts.at(-1)?.[1] ?? 0;
+  const quantiles = qs.map((q) => {
+    const rank = q * total;
+    for (let i = 0; i < counts.length; i++) {
+      const [le, n] = counts[i] as [number, number];
+      if (n < rank) continue;
+      const [lower, below] = i === 0 ? [0, 0] : (counts[i - 1] as [number, number]);
+      if (!Number.isFinite(le)) return lower;
+      return n === below ? le : lower + ((le - lower) * (rank - below)) / (n - below);
+    }
+    return Number.NaN;
+  });
+  return { count: total, quantiles };
+}

@@ -61,7 +61,7 @@ import type { GeneratorReport } from '../connectors/generator/run.js';
 import { loadConfig } from '../schemas/config.js';
 import { SOURCE_TABLES } from '../schemas/events.js';
 import { formatProfile, summariseProfile } from './cpu-profile.js';
-import { cpuSeconds, FreshnessProbe, machineBusySeconds, percentiles, servicePids, type Sample } from './pipeline-probes.js';
+import { cpuSeconds, FreshnessProbe, histogramQuantiles, machineBusySeconds, percentiles, scrapeHistogram, servicePids, type Sample } from './pipeline-probes.js';
 import { binlogEnd, comparePoints, followCdcPosition, kafka, PrivatePipeline, type BinlogPoint, type Child } from './private-pipeline.js';
 
 const base = loadConfig();
@@ -275,7 +275,12 @@ async function freshnessPhase(rate: number): Promise<void> {
   const probe = new FreshnessProbe(ch, kafka, p.ns);
   await probe.start();
   try {
+    const metrics = `http://127.0.0.1:${p.metricsPort}/metrics`;
+    const screenHistogram = (): Promise<Array<[number, number]>> => scrapeHistogram(metrics, 'rtdw_redis_sink_freshness_seconds');
     const generator = p.generate(['--speed', 'realtime', '--rate', String(rate), '--minutes', String(FRESH_SECONDS / 60)]);
+    // The screens' freshness over the sampled span: the Redis sink's histogram, scraped at its two ends.
+    const screensFrom = sleep(WARMUP_S * 1000).then(screenHistogram);
+    const screensTo = sleep((FRESH_SECONDS - COOLDOWN_S) * 1000).then(screenHistogram);
     const code = await generator.exited;
     if (code !== 0) throw new Error(`rtdw generate exited with ${code}:\n${generator.errors()}`);
     const report = parseReport(generator, 'rtdw generate');
@@ -311,6 +316,9 @@ async function freshnessPhase(rate: number): Promise<void> {
     console.log(`    page views + impressions, p50 per 5 s of stamps: ${Array.from(buckets, (b) => `${((percentiles(b ?? []).p50) / 1000).toFixed(1)} s`).join(', ')}  (flat: it keeps up; growing: it falls behind)`);
     show('order updated_at → visible in ods_orders', inWindow(probe.odsOrders));
     show('order created_at → row in dwd_order_wide', inWindow(probe.orderWide));
+    const screens = histogramQuantiles(await screensFrom, await screensTo, [0.5, 0.99]);
+    const [s50, s99] = screens.quantiles.map((q) => fmt(q * 1000)) as [string, string];
+    console.log(`  ${'window fired → its Redis key written'.padEnd(40)} p50 ${s50.padStart(6)} ms  p99 ${s99.padStart(6)} ms  (${fmt(screens.count)} screen records; rtdw_redis_sink_freshness_seconds, Kafka record time → Redis acknowledged, interpolated in its buckets)`);
   } finally {
     await probe.stop();
     await ch.close();

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
 import type { Admin } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import { Kafka, logLevel } from '../connectors/kafka/kafkajs.js';
@@ -73,12 +74,25 @@ function spawnRtdw(args: string[], env: Record<string, string>, log: string | un
 }
 
 /** A namespace, MySQL database and ClickHouse database of its own, and the `rtdw run` over them. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
 export class PrivatePipeline {
   readonly ns: string;
   readonly env: Record<string, string>;
   readonly config: RtdwConfig;
   readonly stages: WatchedStage[];
   run: Child | undefined;
+  /** `rtdw run`'s METRICS_PORT */
+  metricsPort: number | undefined;
 
   constructor(readonly phase: string, runId: string, private readonly childLog: string | undefined) {
     this.ns = `bench_pipe_${runId}_${phase}`;
@@ -118,7 +132,8 @@ export class PrivatePipeline {
     let ready: () => void = () => undefined;
     const running = new Promise<void>((resolve) => (ready = resolve));
     const flags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-    this.run = spawnRtdw([...flags, 'bin/rtdw.mjs', 'run'], { ...this.env, LOG_LEVEL: 'info' }, this.log('run'), (line) => {
+    this.metricsPort = await freePort();
+    this.run = spawnRtdw([...flags, 'bin/rtdw.mjs', 'run'], { ...this.env, LOG_LEVEL: 'info', METRICS_PORT: String(this.metricsPort) }, this.log('run'), (line) => {
       const part = /"part":"(\w+)".*"msg":"part running"/.exec(line)?.[1];
       if (part !== undefined && parts.add(part).size === PART_NAMES.length) ready();
     });

@@ -51,6 +51,18 @@ async function sourceConnection(config: RtdwConfig): Promise<{ connection: mysql
   }
 }
 
+/** The application user (the generator's, MYSQL_APP_USER) reads and writes the source tables, at every host it is defined for. */
+async function grantApplication(connection: mysql.Connection, config: RtdwConfig, say: Say): Promise<void> {
+  const { database, app } = config.mysql;
+  const [hosts] = await connection.query<mysql.RowDataPacket[]>('SELECT Host AS host FROM mysql.user WHERE User = ?', [app.user]);
+  if (hosts.length === 0) {
+    say(`mysql       user ${app.user} does not exist: nothing granted (create it, or set MYSQL_APP_USER)`);
+    return;
+  }
+  for (const { host } of hosts) await connection.query('GRANT SELECT, INSERT, UPDATE, DELETE ON ??.* TO ?@?', [database, app.user, String(host)]);
+  say(`mysql       ${app.user} may read and write ${database}.*`);
+}
+
 export async function setupSource(config: RtdwConfig, say: Say): Promise<void> {
   const { database } = config.mysql;
   const ddl = readFileSync(SOURCE_DDL, 'utf8');
@@ -78,6 +90,7 @@ export async function setupSource(config: RtdwConfig, say: Say): Promise<void> {
       return missing.length === 0 ? [] : [`${database}.${t} lacks ${missing.join(', ')}`];
     });
     if (problems.length > 0) throw new Error(`the source tables do not have the columns of ${SOURCE_DDL}: ${problems.join('; ')}`);
+    if (user === config.mysql.admin.user && config.mysql.app.user !== user) await grantApplication(connection, config, say);
   } finally {
     await connection.end();
   }

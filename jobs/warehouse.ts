@@ -23,6 +23,11 @@ import type { JobSpec } from './runtime/job.js';
 
 export { ADS_TABLES, ADS_TOPIC_NAMES, adsTopics } from './ads/context.js';
 
+/** The stages of the DWD layer in warehouseJob (`rtdw run --jobs dwd`); the others are the ADS layer's. */
+export function dwdStageNames(o: DwdJobOptions): Set<string> {
+  return new Set([...orderWideJob(o).stages, ...adEventJob(o).stages].map((s) => s.name));
+}
+
 export function warehouseJob(o: DwdJobOptions): JobSpec {
   const ctx = adsContext(o);
   const jobs: AdsJob[] = [

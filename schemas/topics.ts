@@ -6,6 +6,20 @@
  * Internal topics of the stream runtime (repartitioning, changelogs) are created by the jobs.
  */
 
+/** The ClickHouse tables of the ADS layer (schemas/clickhouse/0004_ads.sql), fed by topic `<ns>.<table>` each. */
+export const ADS_TABLES = [
+  'ads_order_city_1h',
+  'ads_order_top3_city_1h',
+  'ads_order_payment_5m',
+  'ads_ad_clicks_1h',
+  'ads_ad_click_trend_1m',
+  'ads_hot_ads_daily',
+  'ads_ad_ctr_5m',
+  'ads_channel_daily',
+  'ads_daily_kpi',
+] as const;
+export type AdsTable = (typeof ADS_TABLES)[number];
+
 export const TOPIC_NAMES = [
   'ods_binlog',
   'cdc_positions',
@@ -18,6 +32,8 @@ export const TOPIC_NAMES = [
   'dwd_ad_event',
   'dim_blacklist',
   'pipeline_progress',
+  ...ADS_TABLES,
+  'ads_redis',
 ] as const;
 export type TopicName = (typeof TOPIC_NAMES)[number];
 
@@ -64,8 +80,13 @@ export function pipelineTopics(namespace: string, options: TopicCatalogOptions):
     dwd_ad_event: t('dwd_ad_event', JOB_PARTITIONS, 'rows of ClickHouse dwd_ad_event, for the ClickHouse sink'),
     dim_blacklist: t('dim_blacklist', JOB_PARTITIONS, 'rows of ClickHouse dim_blacklist, for the ClickHouse sink'),
     pipeline_progress: t('pipeline_progress', 1, 'rows of ClickHouse pipeline_progress (job, watermark, updated_at), for the ClickHouse sink'),
+    ...(Object.fromEntries(ADS_TABLES.map((table) => [table, t(table, JOB_PARTITIONS, `rows of ClickHouse ${table} (its columns, _version, _is_deleted), for the ClickHouse sink`)])) as Record<AdsTable, PipelineTopic>),
+    ads_redis: t('ads_redis', JOB_PARTITIONS, 'screen records for the Redis sink (connectors/redis/records.ts), keyed by the Redis key they write'),
   };
 }
 
 /** The topics the ClickHouse sink reads, each into the table of the same name. */
-export const SINK_TABLE_TOPICS = ['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress'] as const satisfies readonly TopicName[];
+export const SINK_TABLE_TOPICS = ['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress', ...ADS_TABLES] as const satisfies readonly TopicName[];
+
+/** The topics the Redis sink reads: the screens' records, and dim_blacklist's rows for `<ns>:blacklist`. */
+export const REDIS_SINK_TOPICS = ['ads_redis', 'dim_blacklist'] as const satisfies readonly TopicName[];

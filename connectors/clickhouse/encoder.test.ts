@@ -11,6 +11,8 @@ describe('parseColumnType', () => {
     expect(t('Decimal64(4)')).toEqual({ kind: 'decimal', precision: 18, scale: 4 });
     expect(t("DateTime64(3, 'UTC')")).toEqual({ kind: 'datetime64', precision: 3, timezone: 'UTC' });
     expect(t('DateTime64(3)')).toEqual({ kind: 'datetime64', precision: 3, timezone: undefined });
+    expect(t("DateTime('UTC')")).toEqual({ kind: 'datetime', timezone: 'UTC' });
+    expect(t('DateTime')).toEqual({ kind: 'datetime', timezone: undefined });
     expect(t('LowCardinality(String)')).toEqual({ kind: 'string' });
     expect(t("Nullable(DateTime64(3, 'UTC'))")).toEqual({ kind: 'nullable', inner: { kind: 'datetime64', precision: 3, timezone: 'UTC' } });
   });
@@ -69,7 +71,14 @@ describe('encodeValue keeps values exactly or refuses them', () => {
     expect(bad("DateTime64(3, 'UTC')", '0000-00-00 00:00:00.000')).toMatch(/not a valid time/);
     expect(bad("DateTime64(3, 'UTC')", '1000-01-01 00:00:00.000')).toMatch(/outside the range of DateTime64/);
     expect(bad("DateTime64(3, 'UTC')", '2024-01-01T00:00:00Z')).toMatch(/expected a time/);
-    expect(bad("DateTime64(3, 'Asia/Shanghai')", 1_700_000_000_123)).toMatch(/need a DateTime64 column in UTC/);
+    expect(bad("DateTime64(3, 'Asia/Shanghai')", 1_700_000_000_123)).toMatch(/need a column in UTC/);
+    expect(ok("DateTime('UTC')", '2024-06-01 10:05:00')).toBe('"2024-06-01 10:05:00"');
+    expect(ok("DateTime('UTC')", 1_717_236_300_000)).toBe('"2024-06-01 10:05:00"');
+    expect(ok('DateTime', '2106-02-07 06:28:15')).toBe('"2106-02-07 06:28:15"');
+    expect(bad("DateTime('UTC')", 1_717_236_300_500)).toMatch(/more than 0 fractional digits/);
+    expect(bad("DateTime('UTC')", '1969-12-31 23:59:59')).toMatch(/outside the range of DateTime \(1970/);
+    expect(bad("DateTime('UTC')", '2106-02-07 06:28:16')).toMatch(/outside the range of DateTime \(1970/);
+    expect(bad("DateTime('Asia/Shanghai')", 1_717_236_300_000)).toMatch(/column in UTC/);
     expect(ok('Date', '2149-06-06')).toBe('"2149-06-06"');
     expect(bad('Date', '1969-12-31')).toMatch(/outside the range of Date/);
     expect(bad('Date', '2024-13-01')).toMatch(/not a calendar date/);

@@ -11,6 +11,7 @@ export type ColumnType =
   | { kind: 'string' }
   | { kind: 'date' }
   | { kind: 'datetime64'; precision: number; timezone: string | undefined }
+  | { kind: 'datetime'; timezone: string | undefined }
   | { kind: 'nullable'; inner: ColumnType };
 
 export interface ColumnSchema {
@@ -51,6 +52,8 @@ export function parseColumnType(text: string): ColumnType {
   if (t === 'Date') return { kind: 'date' };
   m = /^DateTime64\((\d)(?:,\s*'([^']+)')?\)$/.exec(t);
   if (m !== null) return { kind: 'datetime64', precision: Number(m[1]), timezone: m[2] };
+  m = /^DateTime(?:\('([^']+)'\))?$/.exec(t);
+  if (m !== null) return { kind: 'datetime', timezone: m[1] };
   throw new Error(`column type ${t} is not supported by the ClickHouse sink`);
 }
 
@@ -106,7 +109,7 @@ function encodeDateTime64(type: Extract<ColumnType, { kind: 'datetime64' }>, val
   let text: string;
   if (typeof value === 'number') {
     // Epoch ms are an instant: only a UTC column stores the wall clock this renders.
-    if (type.timezone !== 'UTC') throw new RowError('epoch milliseconds need a DateTime64 column in UTC; give the time as text');
+    if (type.timezone !== 'UTC') throw new RowError('epoch milliseconds need a column in UTC; give the time as text');
     if (!Number.isSafeInteger(value) || Number.isNaN(new Date(value).getTime())) throw new RowError(`${value} is not an epoch time in ms`);
     text = new Date(value).toISOString().replace('T', ' ').replace('Z', '');
   } else if (typeof value === 'string') {
@@ -123,6 +126,14 @@ function encodeDateTime64(type: Extract<ColumnType, { kind: 'datetime64' }>, val
   if (year < 1900 || year > 2299) throw new RowError(`${text} is outside the range of DateTime64 (years 1900 to 2299)`);
   const digits = fraction.slice(0, type.precision).padEnd(type.precision, '0');
   return `"${text.slice(0, 19)}${type.precision > 0 ? `.${digits}` : ''}"`;
+}
+
+/** DateTime: whole seconds in a UInt32 from the epoch (1970-01-01 00:00:00 to 2106-02-07 06:28:15 UTC). */
+function encodeDateTime(type: Extract<ColumnType, { kind: 'datetime' }>, value: unknown): string {
+  const encoded = encodeDateTime64({ kind: 'datetime64', precision: 0, timezone: type.timezone }, value);
+  const text = encoded.slice(1, -1);
+  if (text < '1970-01-01 00:00:00' || text > '2106-02-07 06:28:15') throw new RowError(`${text} is outside the range of DateTime (1970-01-01 00:00:00 to 2106-02-07 06:28:15)`);
+  return encoded;
 }
 
 function describe(value: unknown): string {
@@ -148,6 +159,8 @@ export function encodeValue(type: ColumnType, value: unknown): string {
       return encodeDate(value);
     case 'datetime64':
       return encodeDateTime64(type, value);
+    case 'datetime':
+      return encodeDateTime(type, value);
   }
 }
 

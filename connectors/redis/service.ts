@@ -7,7 +7,7 @@
  * read_committed, so the results of aborted job transactions never reach a screen.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { readWatermarkMarker } from '../../jobs/runtime/watermark-marker.js';
+import { readWatermarkMarker, type WatermarkMarker } from '../../jobs/runtime/watermark-marker.js';
 import type { RedisLayout } from '../../schemas/redis-keys.js';
 import type { Logger } from '../observability/logger.js';
 import type { RedisSinkOptions } from './config.js';
@@ -25,10 +25,22 @@ export interface WrittenBatch {
   ackedAt: number;
 }
 
+/** How far the jobs behind the sink's topics are complete, from the watermark markers they forward. */
+export interface ScreenProgress {
+  /**
+   * A marker read on `topic`, told only once every write before it was acknowledged: the jobs whose
+   * watermark moved, for `<ns>:watermark`.
+   */
+  onMarker(topic: string, partition: number, producer: string, watermark: number | null): Array<{ job: string; watermark: number }>;
+}
+
 export interface RedisSinkServiceOptions extends Pick<RedisSinkOptions, 'topics' | 'groupId' | 'deadLetterTopic'> {
   layout: RedisLayout;
   /** Told of every batch Redis acknowledged, before its offsets are committed (freshness measurements). */
   onWritten?: (batch: WrittenBatch) => void;
+  /** Per topic, how a row of it becomes a screen record (a table's rows, e.g. dim_blacklist); other topics carry records. */
+  recordOf?: ReadonlyMap<string, (row: unknown) => unknown>;
+  progress?: ScreenProgress;
 }
 
 function deadLetter(topic: string, partition: number, message: KafkaMessage, reason: string): { key: Buffer | null; value: string } {
@@ -87,15 +99,33 @@ export class RedisSinkService {
     await this.sink.close();
   }
 
+  /** `<ns>:watermark` moves after the writes the markers vouch for were acknowledged, never before. */
+  private async advanceWatermarks(topic: string, partition: number, markers: readonly WatermarkMarker[], heartbeat: () => Promise<void>): Promise<void> {
+    const progress = this.options.progress;
+    if (progress === undefined || markers.length === 0) return;
+    const moved = new Map<string, number>();
+    for (const m of markers) for (const { job, watermark } of progress.onMarker(topic, partition, m.producer, m.watermark)) moved.set(job, watermark);
+    if (moved.size === 0) return;
+    const writes = [...moved].flatMap(([job, watermark]) => encodeScreenRecord(parseScreenRecord({ kind: 'watermark', job, watermark }), 0, this.options.layout));
+    const outcome = await this.sink.write(writes, { beforeRetry: heartbeat });
+    for (const r of outcome.rejected) this.log.error({ reason: r.reason }, 'Redis refused a watermark write');
+  }
+
   private async onBatch({ batch, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     const writes: RedisWrite[] = [];
     /** message index of each write */
     const owners: number[] = [];
     const dead: Array<{ key: Buffer | null; value: string }> = [];
+    /** watermark markers, in order: progress, not results, applied once the writes before them landed */
+    const markers: WatermarkMarker[] = [];
+    const recordOf = this.options.recordOf?.get(batch.topic);
     batch.messages.forEach((message, i) => {
       try {
-        // Watermark markers, if the producing stage forwards them, are progress, not results.
-        if (readWatermarkMarker(message) !== undefined) return;
+        const marker = readWatermarkMarker(message);
+        if (marker !== undefined) {
+          markers.push(marker);
+          return;
+        }
         if (message.value === null) throw new Error('record without a value');
         let json: unknown;
         try {
@@ -103,7 +133,7 @@ export class RedisSinkService {
         } catch (err) {
           throw new Error(`not JSON: ${(err as Error).message}`);
         }
-        const record = parseScreenRecord(json);
+        const record = parseScreenRecord(recordOf === undefined ? json : recordOf(json));
         for (const write of encodeScreenRecord(record, Number(message.offset), this.options.layout)) {
           writes.push(write);
           owners.push(i);
@@ -122,6 +152,7 @@ export class RedisSinkService {
       this.metrics.deadLetters.inc(dead.length);
       this.log.warn({ topic: batch.topic, partition: batch.partition, count: dead.length }, 'records dead-lettered');
     }
+    await this.advanceWatermarks(batch.topic, batch.partition, markers, heartbeat);
     const timestamps = [...new Set(owners)].map((i) => Number(batch.messages[i]!.timestamp));
     for (const t of timestamps) this.metrics.freshness.observe(Math.max(0, ackedAt - t) / 1000);
     this.options.onWritten?.({ topic: batch.topic, partition: batch.partition, timestamps, ackedAt });

@@ -7,21 +7,10 @@ import { TimeZone, calendarDays, type TumblingAssigner } from '../runtime/core/i
 import type { StageOutput, StageSpec } from '../runtime/stage.js';
 import type { Contribution } from '../runtime/signed-items.js';
 import { DEFAULT_PARTITIONS, dwdTopics, type DwdJobOptions } from '../dwd/options.js';
+import { ADS_TABLES, type AdsTable } from '../../schemas/topics.js';
 import type { AdEventRow, OrderWide } from './rows.js';
 
-/** The ClickHouse tables of the ADS layer (schemas/clickhouse/0004_ads.sql), one topic `<ns>.<table>` each. */
-export const ADS_TABLES = [
-  'ads_order_city_1h',
-  'ads_order_top3_city_1h',
-  'ads_order_payment_5m',
-  'ads_ad_clicks_1h',
-  'ads_ad_click_trend_1m',
-  'ads_hot_ads_daily',
-  'ads_ad_ctr_5m',
-  'ads_channel_daily',
-  'ads_daily_kpi',
-] as const;
-export type AdsTable = (typeof ADS_TABLES)[number];
+export { ADS_TABLES, type AdsTable } from '../../schemas/topics.js';
 
 /** Every topic the ADS jobs write for the sinks (`<ns>.<name>`): a ClickHouse table's rows each, and the Redis sink's records. */
 export const ADS_TOPIC_NAMES = [...ADS_TABLES, 'ads_redis'] as const;
@@ -91,7 +80,8 @@ export function internalTopic(ctx: AdsContext, table: AdsTable, step: string): S
 export function sinkOutputs(ctx: AdsContext, table: AdsTable | undefined, lateTopic: string, screens: boolean): StageOutput[] {
   const outputs: StageOutput[] = [];
   if (table !== undefined) outputs.push({ topic: ctx.topics.tables[table], partitions: ctx.partitions, forwardWatermarks: true });
-  if (screens) outputs.push({ topic: ctx.topics.redis, partitions: ctx.partitions });
+  // Screen records carry the stage's markers too: the Redis sink moves `<ns>:watermark` from them.
+  if (screens) outputs.push({ topic: ctx.topics.redis, partitions: ctx.partitions, forwardWatermarks: true });
   outputs.push({ topic: lateTopic, partitions: ctx.partitions }, { topic: ctx.topics.deadLetter, partitions: ctx.partitions });
   return outputs;
 }

@@ -4,11 +4,14 @@
  *
  *   cdc          binlog → <ns>.ods_binlog (Canal flat messages)
  *   ods          <ns>.ods_binlog → ClickHouse ods_<table> (the mirror)
- *   dwd          the stream jobs: <ns>.ods_binlog + <ns>.ods_events → DWD topics
- *   clickhouse   DWD topics → ClickHouse dwd_order_wide, dwd_ad_event, dim_blacklist, pipeline_progress
- *   redis        <ns>.ads_redis, <ns>.dim_blacklist → Redis screens
+ *   dwd          the DWD stages of the warehouse job: <ns>.ods_binlog + <ns>.ods_events → DWD topics
+ *   ads          its ADS stages: DWD topics → <ns>.ads_<table>, <ns>.ads_redis
+ *   clickhouse   DWD and ADS topics → ClickHouse dwd_*, dim_blacklist, ads_*, pipeline_progress
+ *   redis        <ns>.ads_redis, <ns>.dim_blacklist → Redis screens, <ns>:blacklist, <ns>:watermark
  *
- * Every part commits its own progress in Kafka, so parts stop and fail independently.
+ * Every part commits its own progress in Kafka, so parts stop and fail independently. The dwd and
+ * ads parts are stages of one job (jobs/warehouse.ts), so watermarks flow from one into the other
+ * whichever processes run them.
  */
 import type { RtdwConfig } from '../../schemas/config.js';
 import type { Logger } from '../../connectors/observability/logger.js';
@@ -19,13 +22,17 @@ import { clickHouseOptions } from '../../connectors/clickhouse/config.js';
 import { ClickHouseSink } from '../../connectors/clickhouse/sink.js';
 import { odsMirrorFor } from '../ods/mirror.js';
 import { warehouseSinkFor, type MarkedTopic } from '../warehouse-sink.js';
-import { producerId } from '../runtime/stage.js';
 import { JobRunner, type JobSpec } from '../runtime/job.js';
-import { orderWideJob } from '../dwd/order-wide.js';
-import { adEventJob } from '../dwd/ad-event.js';
+import { dwdStageNames, warehouseJob } from '../warehouse.js';
 import type { DwdJobOptions } from '../dwd/options.js';
+import { redisScreens } from '../redis-screens.js';
+import { watermarkWriters } from './watermark-writers.js';
+import { redisLayout } from '../../schemas/redis-keys.js';
+import { loadRedisSinkOptions } from '../../connectors/redis/config.js';
+import { RedisSink } from '../../connectors/redis/sink.js';
+import { RedisSinkService } from '../../connectors/redis/service.js';
 
-export const PART_NAMES = ['cdc', 'ods', 'dwd', 'clickhouse'] as const;
+export const PART_NAMES = ['cdc', 'ods', 'dwd', 'ads', 'clickhouse', 'redis'] as const;
 export type PartName = (typeof PART_NAMES)[number];
 
 export interface PipelinePart {
@@ -51,26 +58,15 @@ export function dwdOptions(config: RtdwConfig): DwdJobOptions {
 
 /** The stream jobs of the pipeline, in data-flow order. */
 export function pipelineJobs(config: RtdwConfig): JobSpec[] {
-  const options = dwdOptions(config);
-  return [orderWideJob(options), adEventJob(options)];
+  return [warehouseJob(dwdOptions(config))];
 }
 
-/**
- * The jobs' output topics that carry watermark markers, with the tasks writing them: the tasks of a
- * stage are one per partition of its input, whose count the job declares where it writes that input.
- */
+/** The jobs' output topics that carry watermark markers, with every task writing them (one job per topic in pipeline_progress). */
 export function markedTopics(jobs: readonly JobSpec[]): Map<string, MarkedTopic> {
   const marked = new Map<string, MarkedTopic>();
-  for (const job of jobs) {
-    const declared = new Map(job.stages.flatMap((s) => s.outputs).map((o) => [o.topic, o.partitions]));
-    for (const stage of job.stages) {
-      const tasks = declared.get(stage.input);
-      for (const output of stage.outputs) {
-        if (output.forwardWatermarks !== true || tasks === undefined) continue;
-        const entry = marked.get(output.topic) ?? { job: output.topic.slice(output.topic.indexOf('.') + 1), partitions: output.partitions, producers: [] };
-        marked.set(output.topic, { ...entry, producers: [...entry.producers, ...Array.from({ length: tasks }, (_, p) => producerId(stage.name, p))] });
-      }
-    }
+  for (const w of watermarkWriters(jobs)) {
+    const entry = marked.get(w.topic) ?? { job: w.topic.slice(w.topic.indexOf('.') + 1), partitions: w.partitions, producers: [] };
+    marked.set(w.topic, { ...entry, producers: [...entry.producers, ...w.producers] });
   }
   return marked;
 }
@@ -119,20 +115,44 @@ class SinkPart implements PipelinePart {
   }
 }
 
+/** The DWD or the ADS stages of the warehouse job. */
 class JobsPart implements PipelinePart {
-  readonly name = 'dwd';
   private readonly runners: JobRunner[] = [];
 
-  constructor(private readonly config: RtdwConfig, private readonly log: Logger) {}
+  constructor(readonly name: 'dwd' | 'ads', private readonly config: RtdwConfig, private readonly log: Logger) {}
 
   async start(): Promise<void> {
-    const kafka = createKafka(this.config, 'jobs', this.log);
-    for (const job of pipelineJobs(this.config)) this.runners.push(new JobRunner(kafka, job, this.log));
+    const kafka = createKafka(this.config, `jobs-${this.name}`, this.log);
+    const dwd = dwdStageNames(dwdOptions(this.config));
+    const only = this.name === 'dwd' ? (stage: string) => dwd.has(stage) : (stage: string) => !dwd.has(stage);
+    for (const job of pipelineJobs(this.config)) this.runners.push(new JobRunner(kafka, job, this.log, { only }));
     await Promise.all(this.runners.map((r) => r.start()));
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.stop()));
+  }
+}
+
+/** The Redis sink over the screens' records and the blacklist (jobs/redis-screens.ts). */
+class RedisPart implements PipelinePart {
+  readonly name = 'redis';
+  private service: RedisSinkService | undefined;
+
+  constructor(private readonly config: RtdwConfig, private readonly log: Logger) {}
+
+  async start(): Promise<void> {
+    const namespace = this.config.pipeline.namespace;
+    const options = loadRedisSinkOptions(namespace);
+    const screens = redisScreens(namespace, pipelineJobs(this.config));
+    const sink = new RedisSink({ url: this.config.redis.url, clusterNodes: options.clusterNodes, ttlSeconds: options.ttlSeconds, alertsMax: options.alertsMax, retryMaxMs: options.retryMaxMs }, this.log);
+    const layout = redisLayout({ namespace, hashTags: options.hashTags });
+    this.service = new RedisSinkService(createKafka(this.config, 'redis-sink', this.log), sink, { ...options, topics: screens.topics, layout, recordOf: screens.recordOf, progress: screens.progress }, this.log);
+    await this.service.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.service?.stop();
   }
 }
 
@@ -144,7 +164,10 @@ export function createPart(name: PartName, config: RtdwConfig, log: Logger): Pip
     case 'clickhouse':
       return new SinkPart(name, config, log);
     case 'dwd':
-      return new JobsPart(config, log);
+    case 'ads':
+      return new JobsPart(name, config, log);
+    case 'redis':
+      return new RedisPart(config, log);
   }
 }
 

@@ -26,12 +26,18 @@ export class MarkerProgress {
   private readonly partitions: WatermarkCombiner[];
   private published = MIN_TIMESTAMP;
 
-  constructor(private readonly job: string, partitions: number, producers: readonly string[]) {
+  constructor(readonly job: string, partitions: number, producers: readonly string[]) {
     this.partitions = Array.from({ length: partitions }, () => new WatermarkCombiner(producers));
   }
 
   /** A marker read from `partition`; the progress row when the job's watermark moved. */
   onMarker(partition: number, producer: string, watermark: number | null, now = Date.now()): TableRow | undefined {
+    const job = this.advance(partition, producer, watermark);
+    return job === undefined ? undefined : progressRow(this.job, job, now);
+  }
+
+  /** A marker read from `partition`; the job's watermark when it moved. */
+  advance(partition: number, producer: string, watermark: number | null): number | undefined {
     const combiner = this.partitions[partition];
     if (combiner === undefined) throw new Error(`${this.job}: marker from partition ${partition}, the topic has ${this.partitions.length}`);
     if (watermark === null) combiner.markIdle(producer);
@@ -39,7 +45,7 @@ export class MarkerProgress {
     const job = Math.min(...this.partitions.map((c) => c.currentWatermark));
     if (job <= this.published || job === MIN_TIMESTAMP) return undefined;
     this.published = job;
-    return progressRow(this.job, job, now);
+    return job;
   }
 }
 

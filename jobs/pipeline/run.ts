@@ -9,7 +9,8 @@ import { createClickHouse } from '../../connectors/clickhouse/client.js';
 import { clickHouseOptions } from '../../connectors/clickhouse/config.js';
 import { createLogger, type Logger } from '../../connectors/observability/logger.js';
 import { serveMetrics } from '../../connectors/observability/metrics.js';
-import { topicName } from '../../schemas/topics.js';
+import { REDIS_SINK_TOPICS, SINK_TABLE_TOPICS, topicName } from '../../schemas/topics.js';
+import { loadRedisSinkOptions } from '../../connectors/redis/config.js';
 import { createPart, pipelineJobs, type PartName, type PipelinePart } from './parts.js';
 import { ProgressCollector, renderProgress, type WatchedStage } from './progress.js';
 
@@ -45,7 +46,9 @@ export function watchedStages(config: RtdwConfig): WatchedStage[] {
   for (const job of pipelineJobs(config)) {
     for (const stage of job.stages) stages.push({ label: stage.name.slice(ns.length + 1), groupId: `rtdw-${stage.name}`, topics: [stage.input] });
   }
-  stages.push({ label: 'dwd → clickhouse', groupId: `${ns}-clickhouse-sink`, topics: [topicName(ns, 'dwd_order_wide'), topicName(ns, 'dwd_ad_event'), topicName(ns, 'dim_blacklist')] });
+  const sinkTopics = SINK_TABLE_TOPICS.filter((t) => t !== 'pipeline_progress').map((t) => topicName(ns, t));
+  stages.push({ label: 'dwd, ads → clickhouse', groupId: `${ns}-clickhouse-sink`, topics: sinkTopics });
+  stages.push({ label: 'screens → redis', groupId: loadRedisSinkOptions(ns).groupId, topics: REDIS_SINK_TOPICS.map((t) => topicName(ns, t)) });
   return stages;
 }
 

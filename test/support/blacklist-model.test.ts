@@ -1,7 +1,7 @@
 /** The end-to-end test's own blacklist model, on hand-made deliveries whose answer is worked out here. */
 import { describe, expect, it } from 'vitest';
 import type { AdEvent } from '../../schemas/events.js';
-import { eventModel, zonedDay, type Delivery } from './blacklist-model.js';
+import { countedClicks, eventModel, zonedDay, type Delivery } from './blacklist-model.js';
 
 const SHANGHAI = 8 * 3_600_000;
 const settings = { outOfOrdernessMs: 5000, allowedLatenessMs: 60_000, threshold: 2, zoneOffsetMs: SHANGHAI };
@@ -36,7 +36,28 @@ describe('the e2e blacklist model', () => {
       ],
       settings,
     );
-    expect(model.blacklist).toEqual([{ user_id: 7, ad_id: 3, day: '2025-06-01', blacklisted_at: T + 2000 }]);
+    expect(model.blacklist).toEqual([{ user_id: 7, ad_id: 3, day: '2025-06-01', blacklisted_at: T + 2000, crossing_event_id: 'c' }]);
+    // Counted: the clicks before the crossing one ('a', 'b'); from it on, none of the user's, on any ad, any day.
+    expect(countedClicks(model).map((e) => e.event_id).sort()).toEqual(['a', 'b']);
+  });
+
+  it('counts the clicks before the user\'s first crossing click: ties on ts by event_id, users never blacklisted all', () => {
+    const model = eventModel(
+      [
+        delivery(0, 'k1', T + 1000),
+        delivery(0, 'k2', T + 2000),
+        delivery(0, 'k3', T + 3000),
+        // same ts as the crossing click, on another ad: before it by event_id ('k2x' < 'k3'), counted
+        delivery(0, 'k2x', T + 3000, { ad_id: 9 }),
+        // same ts, after it by event_id: not counted
+        delivery(0, 'k4', T + 3000, { ad_id: 9 }),
+        delivery(1, 'u8', T + 9000, { user_id: 8 }),
+        delivery(1, 'anon', T + 9000, { user_id: null }),
+      ],
+      settings,
+    );
+    expect(model.blacklist.map((b) => b.crossing_event_id)).toEqual(['k3']);
+    expect(countedClicks(model).map((e) => e.event_id).sort()).toEqual(['anon', 'k1', 'k2', 'k2x', 'u8']);
   });
 
   it('drops deliveries late against their partition\'s watermark (ts + lateness <= max before − bound − 1), and counts an event once', () => {
@@ -60,6 +81,6 @@ describe('the e2e blacklist model', () => {
     expect([...model.lateDeliveries].sort()).toEqual(['late', 'other']);
     expect([...model.events.keys()].sort()).toEqual(['first', 'ontime', 'other']);
     expect(model.duplicates).toBe(2);
-    expect(model.blacklist).toEqual([{ user_id: 7, ad_id: 3, day: '2025-06-02', blacklisted_at: T + 100_000 }]);
+    expect(model.blacklist).toEqual([{ user_id: 7, ad_id: 3, day: '2025-06-02', blacklisted_at: T + 100_000, crossing_event_id: 'first' }]);
   });
 });

@@ -32,6 +32,8 @@ export interface BlacklistRow {
   day: string;
   /** epoch ms */
   blacklisted_at: number;
+  /** the click that exceeded the threshold */
+  crossing_event_id: string;
 }
 
 export interface EventModel {
@@ -49,6 +51,22 @@ const MIN = Number.MIN_SAFE_INTEGER;
 
 export function zonedDay(ts: number, zoneOffsetMs: number): string {
   return new Date(ts + zoneOffsetMs).toISOString().slice(0, 10);
+}
+
+/** Counted clicks: those before (ts, event_id) the first click at which their user was blacklisted, on any ad. */
+export function countedClicks(model: EventModel): AdEvent[] {
+  const before = (a: { ts: number; id: string }, b: { ts: number; id: string }): boolean => a.ts < b.ts || (a.ts === b.ts && a.id < b.id);
+  const firstCrossing = new Map<number, { ts: number; id: string }>();
+  for (const b of model.blacklist) {
+    const c = { ts: b.blacklisted_at, id: b.crossing_event_id };
+    const seen = firstCrossing.get(b.user_id);
+    if (seen === undefined || before(c, seen)) firstCrossing.set(b.user_id, c);
+  }
+  return [...model.events.values()].filter((e) => {
+    if (e.type !== 'ad_click') return false;
+    const crossing = e.user_id === null ? undefined : firstCrossing.get(e.user_id);
+    return crossing === undefined || before({ ts: e.ts, id: e.event_id }, crossing);
+  });
 }
 
 export function eventModel(deliveries: readonly Delivery[], s: ModelSettings): EventModel {
@@ -86,7 +104,7 @@ export function eventModel(deliveries: readonly Delivery[], s: ModelSettings): E
     list.sort((a, b) => a.ts - b.ts || (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0));
     const crossing = list[s.threshold] as AdEvent;
     const [user, ad, day] = key.split('|') as [string, string, string];
-    blacklist.push({ user_id: Number(user), ad_id: Number(ad), day, blacklisted_at: crossing.ts });
+    blacklist.push({ user_id: Number(user), ad_id: Number(ad), day, blacklisted_at: crossing.ts, crossing_event_id: crossing.event_id });
   }
   return { events, lateDeliveries, lateEvents, duplicates, blacklist };
 }

@@ -5,6 +5,8 @@
  * `only`), then the second phase. The ADS topics read back read_committed and folded as the
  * sinks fold them (ClickHouse FINAL, the Redis sink's record semantics) must equal the model's SQL over
  * the final source rows and events, exactly; late changes and dead letters must be the expected ones.
+ * The real sinks run meanwhile, as `rtdw run --jobs clickhouse,redis` runs them: the ClickHouse tables
+ * read with FINAL and the Redis keys must equal the same model.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Admin, Kafka, Producer } from 'kafkajs';
@@ -17,6 +19,16 @@ import { parseScreenRecord } from '../../connectors/redis/records.js';
 import { adsTopics, ADS_TABLES } from '../../jobs/ads/context.js';
 import { WATERMARK_HEADER } from '../../jobs/runtime/watermark-marker.js';
 import { warehouseJob } from '../../jobs/warehouse.js';
+import { Redis } from 'ioredis';
+import { createClickHouse, quoteIdentifier, type ClickHouseClient } from '../../connectors/clickhouse/client.js';
+import { migrate } from '../../connectors/clickhouse/migrations.js';
+import { ClickHouseSink } from '../../connectors/clickhouse/sink.js';
+import { RedisSink } from '../../connectors/redis/sink.js';
+import { RedisSinkService } from '../../connectors/redis/service.js';
+import { markedTopics } from '../../jobs/pipeline/parts.js';
+import { redisScreens } from '../../jobs/redis-screens.js';
+import { warehouseSink } from '../../jobs/warehouse-sink.js';
+import { redisLayout } from '../../schemas/redis-keys.js';
 import { killHard } from '../support/children.js';
 import { config, uniqueName } from '../support/stack.js';
 import { TABLE_KEYS, foldScreens, foldTable } from './ads-fold.js';
@@ -102,11 +114,54 @@ async function eventually(check: () => Promise<void>, timeoutMs = 120_000): Prom
   }
 }
 
-const sortRows = (rows: readonly Json[]): string[] => rows.map((r) => JSON.stringify(r)).sort();
+const sortRows = (rows: readonly Json[]): string[] => rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))))).sort();
+
+/** The ClickHouse sink and the Redis sink of the pipeline, over this namespace's topics. */
+async function startSinks(ch: ClickHouseClient): Promise<{ stop(): Promise<void> }> {
+  const sinkLog = createLogger('ads-it-sinks', 'error');
+  await migrate(ch, namespace);
+  const clickhouse = new ClickHouseSink(kafka, ch, { database: namespace, batchRows: 5000, flushMs: 200, maxRetryDelayMs: 1000 }, warehouseSink(namespace, markedTopics([job])), sinkLog);
+  const screens = redisScreens(namespace, [job]);
+  const redis = new RedisSinkService(
+    kafka,
+    new RedisSink({ url: config.redis.url, ttlSeconds: 172_800, alertsMax: 100, retryMaxMs: 1000 }, sinkLog),
+    { topics: screens.topics, groupId: `${namespace}-redis-sink`, deadLetterTopic: topics.deadLetter, layout: redisLayout({ namespace, hashTags: false }), recordOf: screens.recordOf, progress: screens.progress },
+    sinkLog,
+  );
+  await clickhouse.start();
+  await redis.start();
+  return {
+    stop: async () => {
+      await clickhouse.stop();
+      await redis.stop();
+    },
+  };
+}
+
+/** An ADS table read with FINAL, in the JSON of the rows the jobs write (decimals as exact text). */
+async function finalRows(ch: ClickHouseClient, table: string): Promise<Json[]> {
+  const rs = await ch.query({
+    query: `SELECT * EXCEPT (_version, _is_deleted) FROM ${quoteIdentifier(namespace)}.${quoteIdentifier(table)} FINAL WHERE _is_deleted = 0`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0, output_format_json_quote_decimals: 1, output_format_decimal_trailing_zeros: 1 },
+  });
+  return rs.json<Json>();
+}
+
+/** Every figures hash of the namespace in Redis (its bookkeeping and singletons left out), key without the namespace. */
+async function screenKeys(redis: Redis): Promise<Record<string, Record<string, string>>> {
+  const keys = (await redis.keys(`${namespace}:*`)).filter((k) => !/^[^:]+:(version|latest|watermark|blacklist|alerts)(:|$)/.test(k));
+  const out: Record<string, Record<string, string>> = {};
+  for (const key of keys.sort()) out[key.slice(namespace.length + 1)] = Object.fromEntries(Object.entries(await redis.hgetall(key)).sort());
+  return out;
+}
 
 describe('warehouse job on Kafka: every ADS table and screen', () => {
   let admin: Admin;
   let producer: Producer;
+  let ch: ClickHouseClient;
+  let redis: Redis;
+  let sinks: { stop(): Promise<void> } | undefined;
   const workers: Worker[] = [];
 
   beforeAll(async () => {
@@ -114,11 +169,26 @@ describe('warehouse job on Kafka: every ADS table and screen', () => {
     await admin.connect();
     producer = kafka.producer();
     await producer.connect();
+    ch = createClickHouse(config.clickhouse);
+    redis = new Redis(config.redis.url, { lazyConnect: true });
+    await redis.connect();
     await ensureTopics(admin, [...SOURCES].map((topic) => ({ topic, partitions: PARTITIONS })));
+    // The ClickHouse sink also reads pipeline_progress, which rtdw setup creates and no stage writes.
+    await ensureTopics(admin, [{ topic: `${namespace}.pipeline_progress`, partitions: 1 }]);
   });
 
   afterAll(async () => {
     for (const w of workers) await stopWorker(w).catch(() => undefined);
+    await sinks?.stop().catch(() => undefined);
+    if (ch !== undefined) {
+      await ch.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(namespace)}` });
+      await ch.close();
+    }
+    if (redis !== undefined) {
+      const keys = await redis.keys(`${namespace}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
     await producer?.disconnect();
     await admin?.disconnect();
   });
@@ -143,6 +213,8 @@ describe('warehouse job on Kafka: every ADS table and screen', () => {
     }, 180_000);
     await killHard((workers[0] as Worker).child);
     const atKill = await trendRows();
+    // The sinks, once the job has created its topics, reading them from the start.
+    sinks = await startSinks(ch);
     // restarted as two processes, the DWD stages in one and the ADS stages in the other
     workers.push(startWorker('dwd'), startWorker('ads'));
     // the second phase once the first is read: its late records are then late on every path
@@ -157,7 +229,14 @@ describe('warehouse job on Kafka: every ADS table and screen', () => {
     }
     const hashes = (m: Map<string, Map<string, string>>) => Object.fromEntries([...m].map(([k, h]) => [k, Object.fromEntries([...h].sort())]));
     await eventually(async () => expect(hashes(foldScreens(await values(topics.redis)))).toEqual(hashes(want.screens)));
+    // The same figures landed: ClickHouse FINAL, and exactly the model's hashes on Redis.
+    for (const table of ADS_TABLES) {
+      await eventually(async () => expect(sortRows(await finalRows(ch, table)), `ClickHouse ${table}`).toEqual(sortRows(want.tables[table] ?? [])), 120_000);
+    }
+    await eventually(async () => expect(await screenKeys(redis), 'Redis').toEqual(hashes(want.screens)), 120_000);
     await Promise.all(workers.slice(1).map(stopWorker));
+    await sinks.stop();
+    sinks = undefined;
     for (const r of await values(topics.redis)) parseScreenRecord(r);
 
     // the kill landed mid-work: some rows were committed before it, more after

@@ -10,6 +10,9 @@
  *   orders synced beyond the state retention are in `late_changes`, not in the table;
  * - `dim_blacklist` equals the blacklist computed here from the event log's deliveries
  *   (test/support/blacklist-model.ts), never from the pipeline's outputs;
+ * - `ads_order_city_1h` equals the hourly windows (sliding by 5 min) computed here over MySQL's counted
+ *   orders, `ads_ad_click_trend_1m` and its Redis hashes the minutes of the model's counted clicks;
+ *   Redis `<ns>:blacklist` holds the model's blacklisted users, `<ns>:watermark` the jobs' watermarks;
  * - `pipeline_progress` holds each job's final watermark; `rtdw reconcile` exits 0.
  *
  * The event log is unbounded, so no watermark would pass its last few seconds: once the generator has
@@ -30,7 +33,9 @@ import { quoteIdentifier, type ClickHouseClient } from '../../connectors/clickho
 import { groupProgress } from '../../connectors/kafka/lag.js';
 import type { GeneratorReport } from '../../connectors/generator/run.js';
 import type { ReconcileReport } from '../../jobs/reconcile/report.js';
-import { eventModel, type Delivery } from '../support/blacklist-model.js';
+import { Redis } from 'ioredis';
+import { ADS_TABLES } from '../../schemas/topics.js';
+import { countedClicks, eventModel, type Delivery } from '../support/blacklist-model.js';
 import { killHard } from '../support/children.js';
 import { firstDifference, mirrorLines, sourceColumns, sourceLines, type SourceColumn } from '../support/mirror-text.js';
 import { privateEnv, runRtdw, spawnRtdw, type RtdwChild } from '../support/rtdw-cli.js';
@@ -109,6 +114,7 @@ const figures: Figures = { namespace, logs: logDir, kills: [], settling: [] };
 describe('the warehouse end to end: setup, generated traffic, rtdw run killed twice, ODS/DWD equal MySQL and the events', () => {
   let db: mysql.Connection;
   let ch: ClickHouseClient;
+  let redis: Redis;
   let admin: Admin;
   const children: RtdwChild[] = [];
   let columns: Map<string, SourceColumn[]>;
@@ -118,6 +124,8 @@ describe('the warehouse end to end: setup, generated traffic, rtdw run killed tw
     const { host, port, admin: a } = config.mysql;
     db = await mysql.createConnection({ host, port, user: a.user, password: a.password, dateStrings: true });
     ch = clickhouse();
+    redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    await redis.connect();
     admin = kafka.admin();
     await admin.connect();
   });
@@ -128,6 +136,11 @@ describe('the warehouse end to end: setup, generated traffic, rtdw run killed tw
     await db?.query(`DROP DATABASE IF EXISTS \`${database}\``);
     for (const host of ['127.0.0.1', 'localhost']) await db?.query('REVOKE ALL PRIVILEGES ON ??.* FROM ?@?', [database, config.mysql.app.user, host]).catch(() => undefined);
     await db?.end();
+    if (redis !== undefined) {
+      const keys = await redis.keys(`${namespace}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
     if (ch !== undefined) {
       await dropDatabase(ch, chDatabase);
       await ch.close();
@@ -193,10 +206,8 @@ describe('the warehouse end to end: setup, generated traffic, rtdw run killed tw
   it('mirrors every table, builds dwd_order_wide and dim_blacklist exactly, through two kill -9 mid-load', async () => {
     const testStart = Date.now();
 
-    // 1. rtdw setup: source tables, topics, ClickHouse tables. The app user (the generator's) gets
-    // the private database, as an operator grants it (setup connects as admin and grants nothing).
+    // 1. rtdw setup: source tables (and the app user, the generator's, granted on them), topics, ClickHouse tables.
     await runRtdw(['setup'], env, logFile('setup'));
-    for (const host of ['127.0.0.1', 'localhost']) await db.query('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [database, config.mysql.app.user, host]);
     columns = await sourceColumns(db, database);
     expect([...columns.keys()].sort()).toEqual([...SOURCE_TABLES].sort());
     expect(await scalar(`SELECT count() AS n FROM system.tables WHERE database = '${chDatabase}' AND name IN ('dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress', ${SOURCE_TABLES.map((t) => `'ods_${t}'`).join(', ')})`)).toBe(SOURCE_TABLES.length + 4);
@@ -284,8 +295,9 @@ describe('the warehouse end to end: setup, generated traffic, rtdw run killed tw
         const reading = await readingOf(kafka, admin, groups);
         if (reading.unread > 0) return waiting(`records unread by the pipeline's groups`);
         const progress = await progressRows();
-        const behind = ['dwd_ad_event', 'dim_blacklist'].filter((job) => progress.get(job) !== eventWatermark);
-        if (behind.length > 0 || !progress.has('ods') || !progress.has('dwd_order_wide')) return waiting(`progress not final: ${JSON.stringify([...progress].map(([job, wm]) => [job, utcText(wm)]))}`);
+        const behind = ['dwd_ad_event', 'dim_blacklist', 'ads_ad_click_trend_1m'].filter((job) => progress.get(job) !== eventWatermark);
+        const unpublished = ['ods', 'dwd_order_wide', ...ADS_TABLES].filter((job) => !progress.has(job));
+        if (behind.length > 0 || unpublished.length > 0) return waiting(`progress not final: ${JSON.stringify([...progress].map(([job, wm]) => [job, utcText(wm)]))}`);
         const state = `${reading.offsets}\n${JSON.stringify([...progress])}`;
         const now = Date.now();
         if (last === undefined || last.state !== state) {
@@ -304,14 +316,19 @@ describe('the warehouse end to end: setup, generated traffic, rtdw run killed tw
     const lags = await Promise.all(groups.map((g) => groupProgress(admin, g.groupId, g.topics)));
     figures.lagAtRest = Object.fromEntries(lags.map((l) => [l.groupId, l.lag.toString()]));
 
-    // Every part of the pipeline has a group: the ODS mirror, the stages of both DWD jobs, the sink.
-    expect(groups.map((g) => g.groupId)).toEqual(
-      [
+    // Every part of the pipeline has a group: the ODS mirror, the stages of the DWD and ADS layers, both sinks.
+    const groupIds = groups.map((g) => g.groupId);
+    expect(groupIds).toEqual(
+      expect.arrayContaining([
         `${namespace}-clickhouse-sink`,
         `${namespace}-ods-mirror`,
-        ...['dwd_ad_event.areas', 'dwd_ad_event.blacklist', 'dwd_ad_event.events', 'dwd_order_wide.binlog', 'dwd_order_wide.join'].map((s) => `rtdw-${namespace}.${s}`),
-      ].sort(),
+        `${namespace}-redis-sink`,
+        ...['dwd_ad_event.areas', 'dwd_ad_event.blacklist', 'dwd_ad_event.events', 'dwd_order_wide.binlog', 'dwd_order_wide.join', 'ads.orders', 'ads.events'].map((s) => `rtdw-${namespace}.${s}`),
+      ]),
     );
+    for (const table of ADS_TABLES.filter((t) => t !== 'ads_order_top3_city_1h')) {
+      expect(groupIds.some((id) => id.startsWith(`rtdw-${namespace}.${table}.`)), `a stage of ${table} runs`).toBe(true);
+    }
 
     // SIGTERM: a clean stop, exit 0.
     const stopping = Date.now();
@@ -370,6 +387,8 @@ describe('the warehouse end to end: setup, generated traffic, rtdw run killed tw
       expect(excluded.filter((id) => !lateOrders.has(id)), 'orders beyond the retention missing from late_changes').toEqual([]);
     }
 
+    const progress0 = await progressRows();
+
     // dim_blacklist: the blacklist of the scenario's deliveries, computed here.
     const model = eventModel(scenario, {
       outOfOrdernessMs: settings.pipeline.outOfOrdernessMs,
@@ -386,6 +405,69 @@ describe('the warehouse end to end: setup, generated traffic, rtdw run killed tw
     figures.rows.dim_blacklist = expectedBlacklist.length;
     expect(model.blacklist.some((b) => bots.some((bot) => bot.type === 'click_bot' && bot.user_id === b.user_id)), 'a generated click bot is blacklisted').toBe(true);
     expect(blacklist).toEqual(expectedBlacklist);
+
+    // Redis: the blacklisted users, and the watermarks of the jobs whose outputs it holds.
+    expect((await redis.smembers(`${namespace}:blacklist`)).sort()).toEqual([...new Set(model.blacklist.map((b) => String(b.user_id)))].sort());
+    const redisWatermarks = await redis.hgetall(`${namespace}:watermark`);
+    expect(Number(redisWatermarks.dim_blacklist)).toBe(eventWatermark);
+    expect(Number(redisWatermarks.ads_ad_click_trend_1m)).toBe(eventWatermark);
+    // The city windows' screen is written by the stage that also writes ads_order_top3_city_1h.
+    expect(Number(redisWatermarks.ads_order_city_1h)).toBe(progress0.get('ads_order_top3_city_1h'));
+
+    // ads_ad_click_trend_1m, in ClickHouse and on Redis: the model's counted clicks per minute and ad.
+    const trendWatermark = progress0.get('ads_ad_click_trend_1m') as number;
+    const trend = new Map<string, number>();
+    for (const e of countedClicks(model)) {
+      const minute = Math.floor(e.ts / 60_000) * 60_000;
+      if (minute + 60_000 - 1 > trendWatermark) continue;
+      const key = `${minute}|${e.ad_id}`;
+      trend.set(key, (trend.get(key) ?? 0) + 1);
+    }
+    const expectedTrend = [...trend].map(([key, clicks]) => `${key}|${clicks}`).sort();
+    expect(expectedTrend.length, 'complete minutes with counted clicks').toBeGreaterThan(0);
+    const trendRows = await query<{ line: string }>(
+      ch,
+      `SELECT concatWithSeparator('|', toString(toUnixTimestamp(minute) * 1000), toString(ad_id), toString(clicks)) AS line FROM ${chTable('ads_ad_click_trend_1m')} FINAL WHERE _is_deleted = 0`,
+    );
+    figures.rows.ads_ad_click_trend_1m = expectedTrend.length;
+    expect(trendRows.map((r) => r.line).sort()).toEqual(expectedTrend);
+    const screenTrend: string[] = [];
+    for (const ad of new Set([...trend.keys()].map((k) => k.split('|')[1] as string))) {
+      for (const [minute, clicks] of Object.entries(await redis.hgetall(`${namespace}:ad_click_trend_1m:${ad}`))) screenTrend.push(`${minute}|${ad}|${clicks}`);
+    }
+    expect(screenTrend.sort()).toEqual(expectedTrend);
+
+    // ads_order_city_1h: 1 h windows sliding by 5 min over the counted orders (not cancelled, of a known
+    // area) in MySQL, for the windows of retained orders the table's watermark has passed.
+    const cityWatermark = progress0.get('ads_order_city_1h') as number;
+    const retainedFromMs = scenarioStart - RETAINED_MS;
+    const [counted] = await db.query<mysql.RowDataPacket[]>(
+      `SELECT a.province, a.city, CAST(o.amount AS CHAR) AS amount, CAST(o.created_at AS CHAR) AS created_at
+       FROM \`${database}\`.orders o JOIN \`${database}\`.areas a ON a.id = o.area_id WHERE o.status <> 'cancelled'`,
+    );
+    const cells = new Map<string, { orders: number; cents: bigint }>();
+    for (const o of counted) {
+      const t = Date.parse(`${String(o.created_at).replace(' ', 'T')}${ZONE_OFFSET}`);
+      const [whole, fraction = ''] = String(o.amount).split('.');
+      const cents = BigInt(whole as string) * 100n + BigInt(fraction.padEnd(2, '0'));
+      const slice = Math.floor(t / 300_000) * 300_000;
+      for (let start = slice - 11 * 300_000; start <= slice; start += 300_000) {
+        if (start < retainedFromMs || start + 3_600_000 - 1 > cityWatermark) continue;
+        const key = `${start}|${String(o.province)}|${String(o.city)}`;
+        const cell = cells.get(key) ?? { orders: 0, cents: 0n };
+        cells.set(key, { orders: cell.orders + 1, cents: cell.cents + cents });
+      }
+    }
+    const expectedCities = [...cells].map(([key, c]) => `${key}|${c.orders}|${c.cents / 100n}.${String(c.cents % 100n).padStart(2, '0')}`).sort();
+    expect(expectedCities.length, 'complete hourly windows of retained orders').toBeGreaterThan(0);
+    const cityRows = await query<{ line: string }>(
+      ch,
+      `SELECT concatWithSeparator('|', toString(toUnixTimestamp(window_start) * 1000), province, city, toString(orders), toDecimalString(amount, 2)) AS line
+       FROM ${chTable('ads_order_city_1h')} FINAL WHERE _is_deleted = 0 AND window_start >= toDateTime({from:UInt32}, 'UTC')`,
+      { from: Math.ceil(retainedFromMs / 1000) },
+    );
+    figures.rows.ads_order_city_1h = expectedCities.length;
+    expect(firstDifference('ads_order_city_1h', expectedCities, cityRows.map((r) => r.line).sort())).toBeUndefined();
 
     // Late events: the model's (per partition, at arrival) against what the pipeline routed.
     const pipelineLate = new Set((await readTopic(topic('late_events'))).map((r) => (JSON.parse(String(r.value)) as { event: AdEvent }).event.event_id));
