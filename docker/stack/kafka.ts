@@ -13,6 +13,8 @@ import { execFileAsync, livePid, portOpen, spawnDaemon, stopPid, tail, waitUntil
 import { isLocalHost, type ServiceStatus, type StackService } from './service.js';
 
 export const KAFKA_VERSION = '3.9.1';
+/** One readiness probe of the broker, at most. */
+const ADMIN_PROBE_TIMEOUT_MS = 20_000;
 
 const POM = `<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -146,13 +148,19 @@ export class KafkaService implements StackService {
 
   /** An admin client that fails fast (no retries): the probes are retried by their callers. */
   private async withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
-    const kafka = new Kafka({ clientId: `${this.config.kafka.clientId}-stack`, brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
+    const kafka = new Kafka({ clientId: `${this.config.kafka.clientId}-stack`, brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 10_000, retry: { retries: 0 } });
     const admin = kafka.admin();
-    await admin.connect();
+    // A broker still starting can leave a kafkajs request unanswered for good (seen in chaos runs: a
+    // `stack start kafka` waiting for minutes on a broker that served every partition): bounded here.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`kafka: no answer within ${ADMIN_PROBE_TIMEOUT_MS} ms`)), ADMIN_PROBE_TIMEOUT_MS);
+    });
     try {
-      return await use(admin);
+      return await Promise.race([admin.connect().then(() => use(admin)), timeout]);
     } finally {
-      await admin.disconnect();
+      clearTimeout(timer);
+      await admin.disconnect().catch(() => undefined);
     }
   }
 

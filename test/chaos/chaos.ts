@@ -83,6 +83,9 @@ function kafkaAdmin(stack: PrivateStack): { kafka: Kafka; admin: () => Promise<A
   };
 }
 
+/** The namespace's consumer groups whose lag is largest, for the progress lines. */
+let lagByGroup = new Map<string, number>();
+
 /** Sum over the namespace's consumer groups of (end offset - committed offset); undefined while Kafka is away. */
 async function totalLag(connect: () => Promise<Admin>): Promise<number | undefined> {
   let admin: Admin | undefined;
@@ -90,6 +93,7 @@ async function totalLag(connect: () => Promise<Admin>): Promise<number | undefin
     admin = await connect();
     const { groups } = await admin.listGroups();
     let lag = 0;
+    const byGroup = new Map<string, number>();
     const ends = new Map<string, Map<number, bigint>>();
     for (const { groupId } of groups.filter((g) => g.groupId.includes(NAMESPACE))) {
       for (const { topic, partitions } of await admin.fetchOffsets({ groupId })) {
@@ -101,10 +105,14 @@ async function totalLag(connect: () => Promise<Admin>): Promise<number | undefin
         for (const p of partitions) {
           const committed = BigInt(p.offset) < 0n ? 0n : BigInt(p.offset);
           const high = end.get(p.partition) ?? 0n;
-          if (high > committed) lag += Number(high - committed);
+          if (high > committed) {
+            lag += Number(high - committed);
+            byGroup.set(groupId, (byGroup.get(groupId) ?? 0) + Number(high - committed));
+          }
         }
       }
     }
+    lagByGroup = byGroup;
     return lag;
   } catch {
     return undefined;
@@ -178,6 +186,10 @@ async function deadLettered(kafka: Kafka, tag: string): Promise<Map<string, stri
   return found;
 }
 
+function worstGroups(): string {
+  return [...lagByGroup].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([g, n]) => `${g} ${n}`).join(', ');
+}
+
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
@@ -195,6 +207,17 @@ async function main(): Promise<number> {
   const env: Record<string, string> = { ...stack.env, RTDW_NAMESPACE: NAMESPACE, LOG_LEVEL: 'info' };
   for (const k of Object.keys(env)) if (k.startsWith('CDC_') || k === 'CLICKHOUSE_DATABASE' || k === 'RTDW_REDIS_GROUP') delete env[k];
   const processes: Supervised[] = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const p of processes) await p.stop(10_000).catch(() => undefined);
+    if (settings.keep) say(`kept: ${stack.dir} (stack still up: RTDW_DATA_DIR=${stack.env.RTDW_DATA_DIR} rtdw stack down)`);
+    else await stack.destroy();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      say(`${signal}: stopping the processes and the private stack`);
+      void cleanUp().then(() => process.exit(130));
+    });
+  }
   try {
     await stack.stack('up');
     await run(process.execPath, ['bin/rtdw.mjs', 'setup'], { cwd: repoRoot, env, maxBuffer: 16 * 1024 * 1024 });
@@ -226,9 +249,9 @@ async function main(): Promise<number> {
       await sleep(WARMUP_MS);
       for (const { service, downMs } of outagePlan) {
         const baseline = await totalLag(admin);
-        await stack.stack('stop', service);
         const stoppedAt = Date.now();
-        say(`${service} stopped for ${Math.round(downMs / 1000)} s (consumer lag before: ${baseline ?? '?'})`);
+        await stack.stack('stop', service);
+        say(`${service} stopped for ${Math.round(downMs / 1000)} s (consumer lag before: ${baseline ?? '?'}: ${worstGroups()})`);
         await sleep(downMs);
         await stack.stack('start', service);
         const returnedAt = Date.now();
@@ -269,11 +292,16 @@ async function main(): Promise<number> {
     const loadStoppedAt = Date.now();
     let steady = 0;
     let lastLag: number | undefined;
+    let lastSaid = Date.now();
     while (steady < 5) {
       if (Date.now() - loadStoppedAt > CATCH_UP_TIMEOUT_MS) throw new Error(`no catch-up within ${CATCH_UP_TIMEOUT_MS / 60_000} min (lag ${lastLag ?? '?'})`);
       const lag = await totalLag(admin);
       // Committed offsets may stop one short of a partition's end (its last transaction marker).
       steady = lag !== undefined && lag <= 64 && lag === lastLag ? steady + 1 : 0;
+      if (Date.now() - lastSaid > 15_000) {
+        lastSaid = Date.now();
+        say(`catching up: lag ${lag ?? '?'} (${worstGroups()})`);
+      }
       lastLag = lag;
       await sleep(2000);
     }
@@ -333,9 +361,7 @@ async function main(): Promise<number> {
     process.stdout.write(`\nchaos: ${failed ? 'FAILED' : 'passed'} (reconcile exit ${text.code}; ${missing.length} fuzzed messages without dead letter; ${pipelineCrashes} pipeline process exits not caused by the run)\n`);
     return text.code === 2 ? 2 : failed ? 1 : 0;
   } finally {
-    for (const p of processes) await p.stop(10_000).catch(() => undefined);
-    if (settings.keep) say(`kept: ${stack.dir} (stack still up: RTDW_DATA_DIR=${stack.env.RTDW_DATA_DIR} rtdw stack down)`);
-    else await stack.destroy();
+    await cleanUp();
   }
 }
 
