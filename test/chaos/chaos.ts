@@ -122,8 +122,11 @@ async function totalLag(connect: () => Promise<Admin>): Promise<number | undefin
 }
 
 async function sendFuzz(kafka: Kafka, messages: FuzzMessage[]): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
   for (;;) {
+    // A fresh producer per attempt: an idempotent one reused across a broker restart is refused
+    // (OutOfOrderSequence). A burst sent again after a partial failure repeats some messages: their
+    // markers are counted once.
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
     try {
       await producer.connect();
       for (const input of ['binlog', 'events'] as const) {
@@ -136,7 +139,7 @@ async function sendFuzz(kafka: Kafka, messages: FuzzMessage[]): Promise<void> {
       await producer.disconnect();
       return;
     } catch (err) {
-      // Kafka may be in its outage: the burst goes once it is back (idempotent producer: no doubles within a session).
+      // Kafka may be in its outage: the burst goes once it is back.
       say(`fuzz burst waits for Kafka (${(err as Error).message})`);
       await producer.disconnect().catch(() => undefined);
       await sleep(5000);
