@@ -3,6 +3,8 @@
  * retries of its own (the caller probes again on its interval, outage.ts).
  */
 import mysql from 'mysql2/promise';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
 import { Kafka, logLevel } from '../kafka/kafkajs.js';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -27,5 +29,28 @@ export async function probeKafka(brokers: string[], clientId: string): Promise<v
     if (cluster.brokers.length === 0) throw new Error('the cluster has no broker');
   } finally {
     await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** A ClickHouse ping over HTTP. */
+export async function probeClickHouse(options: { url: string; user: string; password: string }): Promise<void> {
+  const client = createClient({ url: options.url, username: options.user, password: options.password, request_timeout: PROBE_TIMEOUT_MS, log: { level: ClickHouseLogLevel.OFF } });
+  try {
+    const ping = await client.ping();
+    if (!ping.success) throw ping.error;
+  } finally {
+    await client.close();
+  }
+}
+
+/** A Redis PING on a connection of its own. */
+export async function probeRedis(url: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: PROBE_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+  } finally {
+    client.disconnect();
   }
 }

@@ -160,7 +160,8 @@ export class KafkaService implements StackService {
       return await Promise.race([admin.connect().then(() => use(admin)), timeout]);
     } finally {
       clearTimeout(timer);
-      await admin.disconnect().catch(() => undefined);
+      // disconnect() waits for requests in flight: the unanswered one would hold it too.
+      await Promise.race([admin.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     }
   }
 

@@ -29,6 +29,7 @@ import { privateStack, type PrivateStack } from '../support/private-stack.js';
 import { fuzzMessages, markersIn, rng, type FuzzKind, type FuzzMessage } from './fuzz.js';
 import { Supervised } from './processes.js';
 import { scanLogs, type OutageLine } from './logs.js';
+import { probeClickHouse, probeKafka, probeMysql, probeRedis } from '../../connectors/observability/probes.js';
 
 const run = promisify(execFile);
 const num = (name: string, fallback: number): number => {
@@ -64,6 +65,8 @@ interface OutageResult {
   service: Service;
   stoppedAt: number;
   returnedAt: number;
+  /** when the service first answered a probe of the run's own after the start began (`stack start` may take longer to be satisfied) */
+  answeredAt: number;
   downMs: number;
   /** per process part: its outage lines for this service */
   lines: OutageLine[];
@@ -256,8 +259,18 @@ async function main(): Promise<number> {
         await stack.stack('stop', service);
         say(`${service} stopped for ${Math.round(downMs / 1000)} s (consumer lag before: ${baseline ?? '?'}: ${worstGroups()})`);
         await sleep(downMs);
-        await stack.stack('start', service);
+        let answeredAt = 0;
+        const starting = stack.stack('start', service);
+        void (async () => {
+          while (answeredAt === 0) {
+            const ok = await answers(stack, service);
+            if (ok) answeredAt = Date.now();
+            else await sleep(250);
+          }
+        })();
+        await starting;
         const returnedAt = Date.now();
+        while (answeredAt === 0) await sleep(50);
         say(`${service} back after ${Math.round((returnedAt - stoppedAt) / 1000)} s`);
         let lagRecoveredMs: number | undefined;
         const deadline = returnedAt + OUTAGE_GAP_MS;
@@ -270,7 +283,7 @@ async function main(): Promise<number> {
           }
           await sleep(250);
         }
-        outages.push({ service, stoppedAt, returnedAt, downMs: returnedAt - stoppedAt, lines: [], lagRecoveredMs });
+        outages.push({ service, stoppedAt, returnedAt, answeredAt, downMs: answeredAt - stoppedAt, lines: [], lagRecoveredMs });
         if (Date.now() < deadline) await sleep(deadline - Date.now());
       }
     })();
@@ -325,7 +338,7 @@ async function main(): Promise<number> {
     const found = await deadLettered(kafka, `fz${settings.seed}`);
     for (const p of parts) await p.stop();
     const lines = scanLogs(processes.map((p) => ({ name: p.name, file: p.logFile })));
-    for (const o of outages) o.lines = lines.filter((l) => l.service === o.service && l.at >= o.stoppedAt - 1000 && l.at <= o.returnedAt + OUTAGE_GAP_MS);
+    for (const o of outages) o.lines = lines.filter((l) => l.service === o.service && l.at >= o.stoppedAt && (l.kind === 'begin' ? l.at <= o.answeredAt : l.at >= o.answeredAt - 1000 && l.at <= o.returnedAt + OUTAGE_GAP_MS));
 
     // ---- the summary ----
     const out: string[] = [];
@@ -336,15 +349,16 @@ async function main(): Promise<number> {
       ...outages.map((o) => ['service stopped', o.service, '1', `${Math.round(o.downMs / 1000)} s down (rtdw stack stop/start)`]),
       ['fuzzed messages', `${NAMESPACE}.ods_binlog, ${NAMESPACE}.ods_events`, String(fuzz.length), kindsOf(fuzz)],
     ]));
-    out.push('', 'recovery per outage (outage lines of the processes; lag: consumer groups back to their lag before the stop)');
-    out.push(table(['service', 'down', 'lag recovered', 'process', 'logged begin', 'logged end', 'resumed after return'], outages.flatMap((o) => {
+    out.push('', 'recovery per outage (down: stop to the first answer; outage lines of the processes, resumed = their "available again" after that answer; lag: consumer groups back to their lag before the stop, after `stack start` returned)');
+    out.push(table(['service', 'down', 'stack start took', 'lag recovered', 'process', 'logged begin', 'logged end', 'resumed after return'], outages.flatMap((o) => {
       const byPart = new Map<string, OutageLine[]>();
       for (const l of o.lines) byPart.set(l.process, [...(byPart.get(l.process) ?? []), l]);
-      const head = [o.service, `${Math.round(o.downMs / 1000)} s`, o.lagRecoveredMs === undefined ? `not within ${OUTAGE_GAP_MS / 1000} s` : `${(o.lagRecoveredMs / 1000).toFixed(1)} s`];
+      const head = [o.service, `${Math.round(o.downMs / 1000)} s`, `${Math.round((o.returnedAt - o.stoppedAt - o.downMs) / 1000)} s more`, o.lagRecoveredMs === undefined ? `not within ${OUTAGE_GAP_MS / 1000} s` : `${(o.lagRecoveredMs / 1000).toFixed(1)} s`];
       if (byPart.size === 0) return [[...head, '(none logged it)', '', '', '']];
+      // Only the lines of this outage: begun after the stop, ended after the service answered again.
       return [...byPart].map(([process, ls], i) => {
         const end = ls.find((l) => l.kind === 'end');
-        return [...(i === 0 ? head : ['', '', '']), process, String(ls.filter((l) => l.kind === 'begin').length), String(ls.filter((l) => l.kind === 'end').length), end === undefined ? 'never' : `${((end.at - o.returnedAt) / 1000).toFixed(1)} s`];
+        return [...(i === 0 ? head : ['', '', '', '']), process, String(ls.filter((l) => l.kind === 'begin').length), String(ls.filter((l) => l.kind === 'end').length), end === undefined ? 'never' : `${((end.at - o.answeredAt) / 1000).toFixed(1)} s`];
       });
     })));
     const missing = fuzz.filter((m) => !found.has(m.marker));
@@ -366,6 +380,18 @@ async function main(): Promise<number> {
   } finally {
     await cleanUp();
   }
+}
+
+/** Whether the service answers a probe now. */
+function answers(stack: PrivateStack, service: Service): Promise<boolean> {
+  const c = stack.config;
+  const probe = {
+    kafka: () => probeKafka(c.kafka.brokers, 'chaos'),
+    mysql: () => probeMysql({ host: c.mysql.host, port: c.mysql.port, user: c.mysql.user, password: c.mysql.password }),
+    redis: () => probeRedis(c.redis.url),
+    clickhouse: () => probeClickHouse(c.clickhouse),
+  }[service];
+  return probe().then(() => true, () => false);
 }
 
 function kindsOf(messages: FuzzMessage[]): string {
