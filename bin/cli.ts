@@ -1,6 +1,6 @@
 /** The `rtdw` command line. Subcommands stay thin: they validate config and call into the project. */
 import { Command } from 'commander';
-import { ConfigError, loadConfig, type RtdwConfig } from '../schemas/config.js';
+import { ConfigError, loadConfig, OPTIONAL_SERVICES, type OptionalService, type RtdwConfig } from '../schemas/config.js';
 
 /** The stack's modules (service clients of all four services) load only for `stack` commands, to keep other commands' start quick. */
 const stackModule = () => import('../docker/stack/stack.js');
@@ -30,10 +30,18 @@ const stack = program.command('stack').description('the local stack: MariaDB, Ka
 stack
   .command('up')
   .description('start every service that is not already answering, wait until each is ready (idempotent)')
-  .action(async () => {
+  .option('--with <services>', 'optional services too, comma-separated: prometheus (default: RTDW_STACK_WITH)')
+  .action(async (o: { with?: string }) => {
     const started = Date.now();
     const { stackUp, formatStatusTable } = await stackModule();
-    const { statuses, failures } = await stackUp(config(), say);
+    const c = config();
+    const asked = (o.with ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const unknown = asked.filter((s) => !(OPTIONAL_SERVICES as readonly string[]).includes(s));
+    if (unknown.length > 0) {
+      say(`rtdw stack up: unknown optional service(s) ${unknown.join(', ')}; they are ${OPTIONAL_SERVICES.join(', ')}`);
+      process.exit(2);
+    }
+    const { statuses, failures } = await stackUp(c, say, [...new Set([...c.stack.with, ...(asked as OptionalService[])])]);
     console.log(formatStatusTable(statuses));
     for (const f of failures) say(`\n${f.name} failed to start:\n${f.error}`);
     say(`stack up: ${failures.length === 0 ? 'ready' : `${failures.length} service(s) failed`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -263,6 +271,7 @@ const generateCommand = program
   .option('--bots-per-hour <n>', 'click bots crossing the blacklist threshold (default 6)')
   .option('--brushers-per-hour <n>', 'users brushing small orders (default 4)')
   .option('--failure-bursts-per-hour <n>', 'bursts of failed payments (default 3)')
+  .option('--abuse-after-minutes <m>', 'no abuse before this many minutes: a clean stretch for the alerts to calibrate on (default 0)')
   .option('--id-base <n>', 'ids of new rows start above this (default: the largest id in the source tables)')
   .option('--json', 'print the report as JSON on stdout');
 

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { targetsDir } from '../connectors/observability/scrape-targets.js';
 import { loadConfig } from '../schemas/config.js';
 
 interface ComposeService {
@@ -8,6 +10,8 @@ interface ComposeService {
   command?: string[];
   environment?: Record<string, string | number>;
   ports?: string[];
+  network_mode?: string;
+  volumes?: string[];
   healthcheck?: { test: string[] };
 }
 
@@ -24,12 +28,29 @@ function publishedPort(service: ComposeService): number {
 }
 
 describe('docker/compose.yml', () => {
-  it('defines the four services, each with a health check and a loopback-only port', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['clickhouse', 'kafka', 'mysql', 'redis']);
+  it('defines the four services and Prometheus and Grafana, each with a health check, listening on loopback only', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['clickhouse', 'grafana', 'kafka', 'mysql', 'prometheus', 'redis']);
     for (const [name, s] of Object.entries(compose.services)) {
       expect(s.healthcheck?.test.length, name).toBeGreaterThan(1);
-      expect(() => publishedPort(s), name).not.toThrow();
+      // On the host's network (to reach the rtdw processes' 127.0.0.1), they must bind loopback themselves.
+      if (s.network_mode === 'host') expect(JSON.stringify(s), name).toMatch(/127\.0\.0\.1/);
+      else expect(() => publishedPort(s), name).not.toThrow();
     }
+    const prometheus = compose.services.prometheus as ComposeService;
+    expect(prometheus.command).toContain('--web.listen-address=127.0.0.1:9090');
+    expect((compose.services.grafana as ComposeService).environment).toMatchObject({ GF_SERVER_HTTP_ADDR: '127.0.0.1' });
+  });
+
+  it('mounts the repository\'s Prometheus and Grafana files, and the targets directory the rtdw processes write', () => {
+    const mounts = (name: string) => ((compose.services[name] as ComposeService).volumes ?? []).map((v) => v.split(':'));
+    for (const [source] of [...mounts('prometheus'), ...mounts('grafana')]) {
+      if (source === undefined || !source.startsWith('./')) continue;
+      expect(existsSync(new URL(source, import.meta.url)), source).toBe(true);
+    }
+    // The default data dir seen from docker/ is the one the processes write their target files in.
+    const targets = (compose.services.prometheus as ComposeService).volumes?.find((v) => v.endsWith(':/etc/prometheus/targets:ro'));
+    expect(targets).toBe('${RTDW_DATA_DIR:-../.rtdw}/prometheus/targets:/etc/prometheus/targets:ro');
+    expect(fileURLToPath(new URL('../.rtdw/prometheus/targets', import.meta.url))).toBe(targetsDir(defaults.dataDir));
   });
 
   it('publishes each service on the port the config defaults to', () => {

@@ -23,7 +23,7 @@ export async function runJob(config: RtdwConfig, job: JobSpec): Promise<void> {
       });
     }
   });
-  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
+  const metrics = await serveMetrics(config, 'job');
   const runner = new JobRunner(createKafka(config, `job-${job.name}`, log), job, log);
   await runner.start();
   const signal = await stopRequested;

@@ -8,7 +8,7 @@ describe('warehouseSink', () => {
   const spec = warehouseSink('ns');
 
   it('reads <ns>.<table> for each table the sink holds, in its own group', () => {
-    const tables = ['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress', 'ads_order_city_1h', 'ads_order_top3_city_1h', 'ads_order_payment_5m', 'ads_ad_clicks_1h', 'ads_ad_click_trend_1m', 'ads_hot_ads_daily', 'ads_ad_ctr_5m', 'ads_channel_daily', 'ads_daily_kpi'];
+    const tables = ['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress', 'ads_order_city_1h', 'ads_order_top3_city_1h', 'ads_order_payment_5m', 'ads_ad_clicks_1h', 'ads_ad_click_trend_1m', 'ads_hot_ads_daily', 'ads_ad_ctr_5m', 'ads_channel_daily', 'ads_daily_kpi', 'alerts'];
     expect(spec.topics).toEqual(tables.map((t) => `ns.${t}`));
     expect(spec.tables).toEqual(tables);
     expect(spec).toMatchObject({ groupId: 'ns-clickhouse-sink', deadLetterTopic: 'ns.dead_letter' });

@@ -16,6 +16,7 @@ import { orderCityJob } from './ads/order-city.js';
 import { orderPaymentJob } from './ads/order-payment.js';
 import { type AdsJob, adsContext } from './ads/context.js';
 import { eventsStage, ordersStage } from './ads/normalize.js';
+import { alertJobs } from './alerts/index.js';
 import { adEventJob } from './dwd/ad-event.js';
 import type { DwdJobOptions } from './dwd/options.js';
 import { orderWideJob } from './dwd/order-wide.js';
@@ -39,6 +40,7 @@ export function warehouseJob(o: DwdJobOptions): JobSpec {
     adCtrJob(ctx),
     channelDailyJob(ctx),
     dailyKpiJob(ctx, { sourceDatabase: o.sourceDatabase, outOfOrdernessMs: o.outOfOrdernessMs, idleTimeoutMs: o.idleTimeoutMs }),
+    ...alertJobs(ctx, o),
   ];
   const orderFeeds = jobs.flatMap((j) => (j.orders === undefined ? [] : [j.orders]));
   const eventFeeds = jobs.flatMap((j) => (j.events === undefined ? [] : [j.events]));

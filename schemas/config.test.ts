@@ -78,6 +78,8 @@ describe('loadConfig', () => {
       blacklistClicks: 100,
       detailTtlDays: 30,
       redisTtlSeconds: 172_800,
+      // Siffer et al.'s q, level and d
+      alerts: { q: 1e-4, level: 0.98, depth: 10, brushingCalibration: 1000, paymentCalibrationMinutes: 120, minPayments: 20, smallOrderBelow: '20.00' },
     });
     expect(loadConfig({ RTDW_NAMESPACE: 'team_b' }).clickhouse.database).toBe('team_b');
     expect(loadConfig({ RTDW_NAMESPACE: 'team_b', CLICKHOUSE_DATABASE: 'bi' }).clickhouse.database).toBe('bi');
@@ -88,6 +90,22 @@ describe('loadConfig', () => {
     for (const env of [{ RTDW_NAMESPACE: 'a-b' }, { RTDW_NAMESPACE: 'a.b' }, { RTDW_TIMEZONE: 'Mars/Olympus' }, { RTDW_TIMEZONE: '+08:00' }, { RTDW_IDLE_TIMEOUT_MS: '0' }]) {
       expect(() => loadConfig(env)).toThrow(Object.keys(env)[0]);
     }
+  });
+
+  it('takes the alert parameters, and refuses those SPOT cannot learn a threshold with', () => {
+    expect(loadConfig({ RTDW_ALERT_Q: '0.001', RTDW_ALERT_LEVEL: '0.99', RTDW_ALERT_DEPTH: '5' }).pipeline.alerts).toMatchObject({ q: 0.001, level: 0.99, depth: 5 });
+    for (const [env, name] of [
+      [{ RTDW_ALERT_Q: '0' }, 'RTDW_ALERT_Q'],
+      [{ RTDW_ALERT_Q: '0.05' }, 'RTDW_ALERT_Q: must be below 1 - RTDW_ALERT_LEVEL'],
+      [{ RTDW_ALERT_LEVEL: '1' }, 'RTDW_ALERT_LEVEL'],
+      [{ RTDW_ALERT_DEPTH: '0' }, 'RTDW_ALERT_DEPTH'],
+      [{ RTDW_ALERT_BRUSHING_CALIBRATION: '40' }, 'RTDW_ALERT_BRUSHING_CALIBRATION: needs at least 50'],
+      [{ RTDW_ALERT_PAYMENT_CALIBRATION_MINUTES: '59' }, 'RTDW_ALERT_PAYMENT_CALIBRATION_MINUTES'],
+      [{ RTDW_ALERT_SMALL_ORDER_BELOW: '-1' }, 'RTDW_ALERT_SMALL_ORDER_BELOW'],
+    ] as const) {
+      expect(() => loadConfig(env)).toThrow(name);
+    }
+    expect(loadConfig({ RTDW_ALERT_PAYMENT_CALIBRATION_MINUTES: '60' }).pipeline.alerts.paymentCalibrationMinutes).toBe(60);
   });
 
   it('derives the CDC defaults from the namespace, unless they are set', () => {

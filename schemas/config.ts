@@ -20,6 +20,10 @@ function canonicalTimeZone(name: string): string | undefined {
     return undefined;
   }
 }
+/** Services of the local stack that start only when asked for (`rtdw stack up --with`, RTDW_STACK_WITH). */
+export const OPTIONAL_SERVICES = ['prometheus'] as const;
+export type OptionalService = (typeof OPTIONAL_SERVICES)[number];
+
 const hostPort = z
   .string()
   .regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
@@ -33,7 +37,17 @@ export const envSchema = z.object({
   RTDW_DATA_DIR: z.string().min(1).default(resolve(repoRoot, '.rtdw')),
   RTDW_CACHE_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  METRICS_PORT: port.optional(),
+  /** 0: a free port (Prometheus finds it through the process's target file, connectors/observability/scrape-targets.ts). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address the metrics port binds: loopback unless the operator opens it to a Prometheus elsewhere on purpose. */
+  METRICS_HOST: z.string().regex(/^[\w.:-]+$/, 'an IP address or a host name').default('127.0.0.1'),
+  /** Optional services `rtdw stack up` starts besides the four (also `--with`): prometheus. */
+  RTDW_STACK_WITH: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((n) => n.trim()).filter((n) => n.length > 0))
+    .pipe(z.array(z.enum(OPTIONAL_SERVICES))),
+  RTDW_PROMETHEUS_PORT: port.default(9090),
 
   RTDW_NAMESPACE: identifier.default('rtdw'),
   RTDW_TIMEZONE: z
@@ -48,6 +62,13 @@ export const envSchema = z.object({
   RTDW_BLACKLIST_CLICKS: positiveInt.default(100),
   RTDW_DETAIL_TTL_DAYS: positiveInt.default(30),
   RTDW_REDIS_TTL_S: positiveInt.default(172_800),
+  RTDW_ALERT_Q: z.coerce.number().gt(0).lt(1).default(1e-4),
+  RTDW_ALERT_LEVEL: z.coerce.number().gt(0).lt(1).default(0.98),
+  RTDW_ALERT_DEPTH: positiveInt.default(10),
+  RTDW_ALERT_BRUSHING_CALIBRATION: positiveInt.default(1000),
+  RTDW_ALERT_PAYMENT_CALIBRATION_MINUTES: positiveInt.default(120),
+  RTDW_ALERT_MIN_PAYMENTS: positiveInt.default(20),
+  RTDW_ALERT_SMALL_ORDER_BELOW: z.string().regex(/^\d{1,10}(\.\d{1,2})?$/, 'a positive amount such as 20.00').default('20.00'),
 
   MYSQL_HOST: z.string().min(1).default('127.0.0.1'),
   MYSQL_PORT: port.default(3307),
@@ -124,6 +145,12 @@ export interface RtdwConfig {
   cacheDir: string;
   logLevel: Env['LOG_LEVEL'];
   metricsPort: number | undefined;
+  metricsHost: string;
+  stack: {
+    /** optional services started with the four */
+    with: OptionalService[];
+    prometheusPort: number;
+  };
   mysql: {
     host: string;
     port: number;
@@ -156,6 +183,16 @@ export interface RtdwConfig {
     blacklistClicks: number;
     detailTtlDays: number;
     redisTtlSeconds: number;
+    /** the learned-threshold alerts (jobs/alerts/alerts.ts AlertSettings) */
+    alerts: {
+      q: number;
+      level: number;
+      depth: number;
+      brushingCalibration: number;
+      paymentCalibrationMinutes: number;
+      minPayments: number;
+      smallOrderBelow: string;
+    };
   };
 }
 
@@ -185,11 +222,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(problems(parsed.error));
   }
   const e = parsed.data;
+  const alertProblems = alertSettingProblems(e);
+  if (alertProblems.length > 0) throw new ConfigError(alertProblems);
   return {
     dataDir: resolve(e.RTDW_DATA_DIR),
     cacheDir: resolve(e.RTDW_CACHE_DIR ?? resolve(process.env.HOME ?? e.RTDW_DATA_DIR, '.cache', 'rtdw')),
     logLevel: e.LOG_LEVEL,
     metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    stack: { with: e.RTDW_STACK_WITH, prometheusPort: e.RTDW_PROMETHEUS_PORT },
     mysql: {
       host: e.MYSQL_HOST,
       port: e.MYSQL_PORT,
@@ -219,6 +260,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       blacklistClicks: e.RTDW_BLACKLIST_CLICKS,
       detailTtlDays: e.RTDW_DETAIL_TTL_DAYS,
       redisTtlSeconds: e.RTDW_REDIS_TTL_S,
+      alerts: {
+        q: e.RTDW_ALERT_Q,
+        level: e.RTDW_ALERT_LEVEL,
+        depth: e.RTDW_ALERT_DEPTH,
+        brushingCalibration: e.RTDW_ALERT_BRUSHING_CALIBRATION,
+        paymentCalibrationMinutes: e.RTDW_ALERT_PAYMENT_CALIBRATION_MINUTES,
+        minPayments: e.RTDW_ALERT_MIN_PAYMENTS,
+        smallOrderBelow: e.RTDW_ALERT_SMALL_ORDER_BELOW,
+      },
     },
   };
+}
+
+/** What SPOT needs of its settings together: a threshold above the initial one, and a calibration batch with a tail. */
+function alertSettingProblems(e: Env): string[] {
+  const problems: string[] = [];
+  const tail = 1 - e.RTDW_ALERT_LEVEL;
+  if (!(e.RTDW_ALERT_Q < tail)) problems.push(`RTDW_ALERT_Q: must be below 1 - RTDW_ALERT_LEVEL = ${tail}`);
+  if (e.RTDW_ALERT_BRUSHING_CALIBRATION * tail < 1) problems.push(`RTDW_ALERT_BRUSHING_CALIBRATION: needs at least ${Math.ceil(1 / tail)} values for one above the RTDW_ALERT_LEVEL quantile`);
+  if ((e.RTDW_ALERT_PAYMENT_CALIBRATION_MINUTES - e.RTDW_ALERT_DEPTH) * tail < 1) {
+    problems.push(`RTDW_ALERT_PAYMENT_CALIBRATION_MINUTES: needs at least RTDW_ALERT_DEPTH + ${Math.ceil(1 / tail)} minutes (the depth fills the moving average, the rest calibrates)`);
+  }
+  return problems;
 }

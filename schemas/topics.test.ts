@@ -10,7 +10,7 @@ describe('pipelineTopics', () => {
 
   it('gives the CDC topic CDC_PARTITIONS and every topic the jobs write the jobs\' count', () => {
     expect(catalog.ods_binlog.partitions).toBe(5);
-    for (const name of ['dead_letter', 'late_events', 'late_changes', 'dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'ads_order_city_1h', 'ads_daily_kpi', 'ads_redis'] as const) {
+    for (const name of ['dead_letter', 'late_events', 'late_changes', 'dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'ads_order_city_1h', 'ads_daily_kpi', 'ads_redis', 'alerts'] as const) {
       expect(catalog[name].partitions).toBe(JOB_PARTITIONS);
     }
     expect(catalog.cdc_positions.config).toEqual({ 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' });

@@ -34,6 +34,7 @@ export const TOPIC_NAMES = [
   'pipeline_progress',
   ...ADS_TABLES,
   'ads_redis',
+  'alerts',
 ] as const;
 export type TopicName = (typeof TOPIC_NAMES)[number];
 
@@ -82,11 +83,12 @@ export function pipelineTopics(namespace: string, options: TopicCatalogOptions):
     pipeline_progress: t('pipeline_progress', 1, 'rows of ClickHouse pipeline_progress (job, watermark, updated_at), for the ClickHouse sink'),
     ...(Object.fromEntries(ADS_TABLES.map((table) => [table, t(table, JOB_PARTITIONS, `rows of ClickHouse ${table} (its columns, _version, _is_deleted), for the ClickHouse sink`)])) as Record<AdsTable, PipelineTopic>),
     ads_redis: t('ads_redis', JOB_PARTITIONS, 'screen records for the Redis sink (connectors/redis/records.ts), keyed by the Redis key they write'),
+    alerts: t('alerts', JOB_PARTITIONS, 'rows of ClickHouse alerts (order_brushing, payment_failure, click_bot with their learned thresholds), for the ClickHouse sink'),
   };
 }
 
 /** The topics the ClickHouse sink reads, each into the table of the same name. */
-export const SINK_TABLE_TOPICS = ['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress', ...ADS_TABLES] as const satisfies readonly TopicName[];
+export const SINK_TABLE_TOPICS = ['dwd_order_wide', 'dwd_ad_event', 'dim_blacklist', 'pipeline_progress', ...ADS_TABLES, 'alerts'] as const satisfies readonly TopicName[];
 
 /** The topics the Redis sink reads: the screens' records, and dim_blacklist's rows for `<ns>:blacklist`. */
 export const REDIS_SINK_TOPICS = ['ads_redis', 'dim_blacklist'] as const satisfies readonly TopicName[];

@@ -15,7 +15,7 @@ export async function runSink(config: RtdwConfig, spec: SinkSpec): Promise<void>
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
   });
-  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
+  const metrics = await serveMetrics(config, 'clickhouse-sink');
   const sink = new ClickHouseSink(createKafka(config, `sink-${spec.name}`, log), client, options, spec, log);
   try {
     await sink.start();

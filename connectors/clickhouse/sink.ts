@@ -23,11 +23,14 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { observeConsumer } from '../observability/consumer.js';
+import { addReadinessCheck } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
 import { OutageTracker, waitUntilReachable } from '../observability/outage.js';
 import { INSERT_SETTINGS, isDataError, quoteIdentifier, type ClickHouseClient } from './client.js';
 import type { ClickHouseOptions } from './config.js';
 import { parseColumnType, RowEncoder, RowError, type TableSchema } from './encoder.js';
+import { clickHouseReachable } from './health.js';
 import { sinkMetrics } from './metrics.js';
 
 export interface SinkRecord {
@@ -119,6 +122,7 @@ export class ClickHouseSink {
   private readonly labels: { sink: string };
   private readonly encoders = new Map<string, RowEncoder>();
   private consumer: Consumer | undefined;
+  private unobserve: Array<() => void> = [];
   private producer: Producer | undefined;
   private generation = 0;
   /** per "topic/partition", the offset after the last record or batch read in this generation */
@@ -166,6 +170,10 @@ export class ClickHouseSink {
       retry: { retries: 10, restartOnFailure: async () => true },
     });
     this.consumer = consumer;
+    this.unobserve = [
+      observeConsumer(this.kafka, consumer, { groupId: this.spec.groupId, topics: this.spec.topics }),
+      addReadinessCheck(`clickhouse ${this.spec.name}`, () => clickHouseReachable(this.clickhouse)),
+    ];
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }: { payload: { memberAssignment: Record<string, number[]> } }) => {
       // kafkajs resumes every assigned partition from its committed offset after a rebalance, so what
       // was read but not flushed is read again: forget it (a flush under way commits nothing).
@@ -206,6 +214,7 @@ export class ClickHouseSink {
     }
     await this.consumer?.stop();
     await this.consumer?.disconnect();
+    for (const remove of this.unobserve) remove();
     await this.producer?.disconnect();
     this.log.info({ sink: this.spec.name, ...this.stats() }, 'sink stopped');
   }
@@ -402,6 +411,7 @@ export class ClickHouseSink {
       this.counts.inserts[table] = (this.counts.inserts[table] ?? 0) + 1;
       this.metrics.rows.inc({ ...this.labels, table }, lines.length);
       this.metrics.inserts.inc({ ...this.labels, table });
+      this.metrics.batchRows.observe(this.labels, lines.length);
       return [];
     } catch (err) {
       if (!isDataError(err)) throw err;

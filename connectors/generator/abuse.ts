@@ -2,8 +2,8 @@
  * Injected abuse, for the blacklist and the alerts to catch: click bots that click one ad past the
  * blacklist threshold within minutes (then a few other ads), users brushing many small orders,
  * bursts of failed payments. Episodes of each kind come about `perHour` times an hour, the first
- * within the first minute so that short runs see every kind. Each starts with an abuse action
- * saying what it will do.
+ * within the first minute after `abuseAfterMinutes` (0 by default) so that short runs see every kind.
+ * Each starts with an abuse action saying what it will do.
  */
 import type { AbuseEpisode } from './actions.js';
 import { deviceId, ipFromHash } from './catalog.js';
@@ -51,7 +51,7 @@ export class Abuse {
       episode(now, random);
       this.ctx.agenda.at(now + Math.round(intervalMs * random.between(0.5, 1.5)), next);
     };
-    this.ctx.agenda.at(start + inRange(random, ABUSE.firstEpisodeMs), next);
+    this.ctx.agenda.at(start + Math.round(this.ctx.options.abuseAfterMinutes * 60_000) + inRange(random, ABUSE.firstEpisodeMs), next);
   }
 
   private announce(at: number, abuse: AbuseEpisode): void {

@@ -21,6 +21,7 @@ export interface GenerateFlags {
   botsPerHour?: string;
   brushersPerHour?: string;
   failureBurstsPerHour?: string;
+  abuseAfterMinutes?: string;
   idBase?: string;
   json?: boolean;
 }

@@ -72,6 +72,8 @@ export const generatorOptionsSchema = z
     botsPerHour: perHour.default(6),
     brushersPerHour: perHour.default(4),
     failureBurstsPerHour: perHour.default(3),
+    /** abuse starts this many minutes into the run: a clean stretch for the alerts' learned thresholds to calibrate on */
+    abuseAfterMinutes: z.coerce.number().min(0).max(366 * 24 * 60).default(0),
   })
   .strict();
 

@@ -11,10 +11,18 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs warnings that say nothing an operator can act on, logged at debug: rtdw's producers are
+ * transactional (a send that gives up aborts the transaction and the stage rewinds, so limited retries
+ * keep exactly-once), and every producer picks its partitions explicitly or by key hash on purpose.
+ */
+const BENIGN = ['Limiting retries for the idempotent producer may invalidate EoS guarantees', 'KafkaJS v2.0.0 switched default partitioner'];
+
 function pinoLogCreator(logger: Logger): logCreator {
   return () => ({ level, log }) => {
     const { message, ...extra } = log;
-    logger[levelNames[level] ?? 'info']({ kafka: extra }, message);
+    const benign = level === logLevel.WARN && BENIGN.some((b) => message.startsWith(b));
+    logger[benign ? 'debug' : (levelNames[level] ?? 'info')]({ kafka: extra }, message);
   };
 }
 
@@ -25,6 +33,9 @@ export function createKafka(config: RtdwConfig, clientSuffix: string, logger: Lo
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger.child({ lib: 'kafkajs' })),
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 10_000 },
+    // kafkajs' 1 s default gives up on a broker that is merely busy (a loaded 2-core machine), and
+    // each give-up costs a reconnect and, for a consumer, often a rebalance.
+    connectionTimeout: 10_000,
     ...overrides,
   });
 }

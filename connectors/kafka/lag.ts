@@ -13,19 +13,27 @@ export interface GroupProgress {
   lag: bigint;
 }
 
-export async function groupProgress(admin: Admin, groupId: string, topics: readonly string[]): Promise<GroupProgress> {
+/** Per partition of a topic, its low and end (last stable) offsets. */
+export type TopicEnds = Map<number, { low: bigint; high: bigint }>;
+
+export async function topicEnds(admin: Admin, topic: string): Promise<TopicEnds> {
+  return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]));
+}
+
+/** `ends`: the topics' offsets when the caller read them already (one read for many groups). */
+export async function groupProgress(admin: Admin, groupId: string, topics: readonly string[], ends?: ReadonlyMap<string, TopicEnds>): Promise<GroupProgress> {
   let committed = 0n;
   let end = 0n;
   const offsets = await admin.fetchOffsets({ groupId, topics: [...topics] });
   for (const topic of offsets) {
-    const ends = new Map((await admin.fetchTopicOffsets(topic.topic)).map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]));
+    const range = ends?.get(topic.topic) ?? (await topicEnds(admin, topic.topic));
     for (const p of topic.partitions) {
-      const range = ends.get(p.partition);
-      if (range === undefined) continue;
+      const r = range.get(p.partition);
+      if (r === undefined) continue;
       // -1: nothing committed yet; the group then starts at the partition's first offset.
-      const at = BigInt(p.offset) < 0n ? range.low : BigInt(p.offset);
+      const at = BigInt(p.offset) < 0n ? r.low : BigInt(p.offset);
       committed += at;
-      end += range.high;
+      end += r.high;
     }
   }
   return { groupId, committed, end, lag: end > committed ? end - committed : 0n };

@@ -19,7 +19,7 @@ export async function runCdc(config: RtdwConfig): Promise<void> {
   let service: import('./service.js').CdcService;
   try {
     const { CdcService } = await import('./service.js');
-    metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
+    metrics = await serveMetrics(config, 'cdc');
     service = new CdcService(config, options, createKafka(config, 'cdc', log), log, publisher);
   } catch (err) {
     await publisher.terminate();

@@ -8,7 +8,7 @@ function create() {
     messagesOut: new Counter({ name: 'rtdw_cdc_messages_total', help: 'Canal messages published to Kafka', registers: [registry] }),
     bytesOut: new Counter({ name: 'rtdw_cdc_bytes_total', help: 'bytes of Canal JSON published to Kafka', registers: [registry] }),
     snapshotRows: new Counter({ name: 'rtdw_cdc_snapshot_rows_total', help: 'rows published by the initial snapshot', registers: [registry] }),
-    deadLettered: new Counter({ name: 'rtdw_cdc_dead_letter_total', help: 'row events routed to the dead-letter topic because they could not be encoded', registers: [registry] }),
+    deadLettered: new Counter({ name: 'rtdw_cdc_dead_letters_total', help: 'row events routed to the dead-letter topic because they could not be encoded', registers: [registry] }),
     restarts: new Counter({ name: 'rtdw_cdc_restarts_total', help: 'pipeline restarts after a MySQL or Kafka failure', registers: [registry] }),
     lagSeconds: new Gauge({ name: 'rtdw_cdc_lag_seconds', help: 'time between a transaction commit on the source and its read', registers: [registry] }),
     lagBytes: new Gauge({ name: 'rtdw_cdc_lag_bytes', help: 'binlog bytes on the server not yet read', registers: [registry] }),

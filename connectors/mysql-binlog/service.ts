@@ -21,6 +21,7 @@
 import mysql from 'mysql2/promise';
 import type { Kafka } from 'kafkajs';
 import type { RtdwConfig } from '../../schemas/config.js';
+import { addReadinessCheck } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
 import { errorMessage, OutageTracker, waitUntilReachable, type DependencyName } from '../observability/outage.js';
 import { probeKafka, probeMysql } from '../observability/probes.js';
@@ -106,6 +107,8 @@ export class CdcService {
   private lastCommitAt = Date.now();
   private committed: StoredPosition | undefined;
   private stopping = false;
+  /** For readiness: streaming the binlog now, or starting / waiting to restart after a failure. */
+  private phase: 'starting' | 'streaming' | 'restarting' = 'starting';
   private wake: (() => void) | undefined;
   private markStreaming: () => void = () => undefined;
   /** Resolves once the reader is connected and streaming (a snapshot runs meanwhile). */
@@ -136,6 +139,7 @@ export class CdcService {
 
   /** Runs until stop(); recoverable failures restart the pipeline with exponential backoff. */
   async run(): Promise<void> {
+    const removeCheck = addReadinessCheck('cdc binlog reader', () => ({ ok: this.phase === 'streaming', detail: this.phase }));
     try {
       await this.store.ensureTopic();
       await this.loop();
@@ -143,6 +147,7 @@ export class CdcService {
       // The schema pool's connections and the publisher thread would otherwise keep a stopped process alive.
       await this.schemas.close().catch(() => undefined);
       await this.publisher.terminate();
+      removeCheck();
     }
   }
 
@@ -168,6 +173,7 @@ export class CdcService {
           continue;
         }
         this.metrics.restarts.inc();
+        this.phase = 'restarting';
         // Decided before the wait: after a long healthy run the first failure waits the first backoff.
         if (Date.now() - started > HEALTHY_RUN_MS) backoffMs = FIRST_BACKOFF_MS;
         // Whatever state the failure left in the publisher thread (a producer mid-transaction, a start that
@@ -336,6 +342,7 @@ export class CdcService {
       throw err;
     }
     this.markStreaming();
+    this.phase = 'streaming';
     if (from.snapshot === undefined) this.markSnapshotted();
     const snapshot = new SnapshotRunner({
       from,

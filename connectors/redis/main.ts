@@ -16,7 +16,7 @@ export async function runRedisSink(config: RtdwConfig, namespace: string): Promi
   const service = new RedisSinkService(createKafka(config, 'redis-sink', log), sink, { ...options, layout }, log);
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
-    metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
+    metrics = await serveMetrics(config, 'redis-sink');
     await service.start();
     log.info({ namespace, hashTags: options.hashTags, cluster: options.clusterNodes !== undefined, ttlSeconds: options.ttlSeconds }, 'redis sink started');
     await new Promise<void>((resolve) => {

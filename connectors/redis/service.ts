@@ -9,6 +9,8 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { readWatermarkMarker, type WatermarkMarker } from '../../jobs/runtime/watermark-marker.js';
 import type { RedisLayout } from '../../schemas/redis-keys.js';
+import { observeConsumer } from '../observability/consumer.js';
+import { addReadinessCheck } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
 import type { RedisSinkOptions } from './config.js';
 import { encodeScreenRecord, type RedisWrite } from './encoder.js';
@@ -54,6 +56,7 @@ export class RedisSinkService {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly metrics = redisSinkMetrics();
+  private unobserve: Array<() => void> = [];
 
   constructor(
     private readonly kafka: Kafka,
@@ -79,6 +82,10 @@ export class RedisSinkService {
     await this.producer.connect();
     await this.consumer.connect();
     for (const topic of this.options.topics) await this.consumer.subscribe({ topic, fromBeginning: true });
+    this.unobserve = [
+      observeConsumer(this.kafka, this.consumer, { groupId: this.options.groupId, topics: this.options.topics }),
+      addReadinessCheck('redis', () => (this.sink.connected ? { ok: true, detail: 'connected' } : { ok: false, detail: 'Redis connection down: writes are held and retried' })),
+    ];
     this.consumer.on(this.consumer.events.CRASH, ({ payload }: { payload: { error: Error } }) => {
       this.log.error({ err: payload.error.message }, 'consumer crashed; uncommitted records are read again');
     });
@@ -95,6 +102,7 @@ export class RedisSinkService {
   async stop(): Promise<void> {
     this.sink.stopRetrying();
     await this.consumer.disconnect();
+    for (const remove of this.unobserve) remove();
     await this.producer.disconnect();
     await this.sink.close();
   }

@@ -128,6 +128,11 @@ export class RedisSink {
     this.scripts = this.client as unknown as ScriptCommands;
   }
 
+  /** The client's connection is up (readiness; a write may still meet an outage). */
+  get connected(): boolean {
+    return this.client.status === 'ready';
+  }
+
   /** Resolves once the client is connected (a test's wait; writes do not need it). */
   async ready(): Promise<void> {
     if (this.client.status === 'ready') return;
@@ -183,9 +188,12 @@ export class RedisSink {
         else {
           outcome.rejected.push({ index, reason: errorText(reply.reason) });
           this.metrics.records.inc({ kind: write.type === 'hash' ? write.kind : write.type, result: 'rejected' });
+          this.metrics.errors.inc({ kind: 'rejected' });
         }
         return;
       }
+      // "the log" of the alerts: each once, when it joins the list (a replayed one is already there)
+      if (write.type === 'alert' && reply.value === 1) this.log.warn({ alert: JSON.parse(write.element) as unknown }, 'alert');
       if (write.type !== 'hash') return;
       const [applied, fields, stale] = reply.value as [number, number, number];
       if (applied === 1) outcome.written += 1;
@@ -219,11 +227,18 @@ export class RedisSink {
   }
 
   private unavailable(reason: string): void {
+    this.metrics.errors.inc({ kind: 'unavailable' });
     this.metrics.retries.inc();
+    // The sink's own outage metrics (alert rules and the dashboard read them) move with the shared ones.
+    if (!this.outage.down) {
+      this.metrics.outages.inc();
+      this.metrics.available.set(0);
+    }
     this.outage.failed(reason, { holding: 'writes, retried until they land' });
   }
 
   private recovered(): void {
+    this.metrics.available.set(1);
     this.outage.recovered();
   }
 

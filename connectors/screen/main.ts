@@ -2,6 +2,7 @@
 import type { RtdwConfig } from '../../schemas/config.js';
 import { redisLayout } from '../../schemas/redis-keys.js';
 import { createKafka } from '../kafka/client.js';
+import { addReadinessCheck } from '../observability/health.js';
 import { createLogger } from '../observability/logger.js';
 import { serveMetrics } from '../observability/metrics.js';
 import { loadScreenOptions } from './config.js';
@@ -20,10 +21,11 @@ export async function runScreen(config: RtdwConfig, settings: { namespace: strin
   const service = new ScreenService(redis, redisLayout({ namespace: options.namespace, hashTags: options.hashTags }), lag, options, log);
   const server = createScreenServer(service);
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  const removeCheck = addReadinessCheck('redis', () => (redis.status === 'ready' ? { ok: true, detail: 'connected' } : { ok: false, detail: `Redis connection ${redis.status}: the page shows the last figures read` }));
   try {
     await service.start();
     const url = await listen(server, options.host, options.port);
-    metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
+    metrics = await serveMetrics(config, 'screen');
     log.info({ url, namespace: options.namespace, timezone: options.timezone, pollMs: options.pollMs, lagPollMs: options.lagPollMs }, 'screen serving');
     announce(url);
     await new Promise<void>((resolve) => {
@@ -39,6 +41,7 @@ export async function runScreen(config: RtdwConfig, settings: { namespace: strin
     service.stop();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    removeCheck();
     metrics?.close();
     await lag?.close();
     redis.disconnect();

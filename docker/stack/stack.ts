@@ -1,19 +1,25 @@
 /**
- * `rtdw stack up|down|status|reset`: the four services of the local stack, started in parallel;
- * `rtdw stack stop|start <service>`: one of them, its data kept (outage drills, `npm run chaos`).
+ * `rtdw stack up|down|status|reset`: the four services of the local stack, started in parallel, and
+ * the optional ones asked for (`--with prometheus`, RTDW_STACK_WITH); an optional service this stack
+ * runs is stopped and shown like the others. `rtdw stack stop|start <service>`: one of the four, its
+ * data kept (outage drills, `npm run chaos`).
  */
 import { mkdirSync } from 'node:fs';
-import type { RtdwConfig } from '../../schemas/config.js';
+import type { OptionalService, RtdwConfig } from '../../schemas/config.js';
 import { ClickHouseService } from './clickhouse.js';
 import { KafkaService } from './kafka.js';
 import { MariaDbService } from './mariadb.js';
+import { PrometheusService } from './prometheus.js';
 import { RedisService } from './redis.js';
 import type { ServiceStatus, StackService } from './service.js';
 
 type Log = (msg: string) => void;
 
-export function stackServices(config: RtdwConfig, log: Log): StackService[] {
-  return [new MariaDbService(config, log), new KafkaService(config, log), new RedisService(config, log), new ClickHouseService(config, log)];
+export function stackServices(config: RtdwConfig, log: Log, withServices: readonly OptionalService[] = config.stack.with): StackService[] {
+  const services: StackService[] = [new MariaDbService(config, log), new KafkaService(config, log), new RedisService(config, log), new ClickHouseService(config, log)];
+  const prometheus = new PrometheusService(config, log);
+  if (withServices.includes('prometheus') || prometheus.running()) services.push(prometheus);
+  return services;
 }
 
 export const SERVICE_NAMES = ['mysql', 'kafka', 'redis', 'clickhouse'] as const;
@@ -45,9 +51,9 @@ export interface StackUpResult {
   failures: Array<{ name: string; error: string }>;
 }
 
-export async function stackUp(config: RtdwConfig, log: Log): Promise<StackUpResult> {
+export async function stackUp(config: RtdwConfig, log: Log, withServices: readonly OptionalService[] = config.stack.with): Promise<StackUpResult> {
   mkdirSync(config.dataDir, { recursive: true });
-  const services = stackServices(config, log);
+  const services = stackServices(config, log, withServices);
   const settled = await Promise.allSettled(services.map((s) => s.up()));
   const statuses: ServiceStatus[] = [];
   const failures: StackUpResult['failures'] = [];
@@ -73,7 +79,7 @@ export async function stackStatus(config: RtdwConfig, log: Log): Promise<Service
 }
 
 export async function stackReset(config: RtdwConfig, log: Log): Promise<void> {
-  const services = stackServices(config, log);
+  const services = stackServices(config, log, ['prometheus']);
   await Promise.all(services.map((s) => s.down()));
   await Promise.all(services.map((s) => s.reset()));
 }

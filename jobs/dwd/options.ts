@@ -1,3 +1,5 @@
+import type { AlertSettings } from '../alerts/alerts.js';
+
 /**
  * Settings of the DWD jobs: the pipeline's namespace and event-time settings (RtdwConfig.pipeline has
  * the same names), and the topics the jobs read and write.
@@ -21,6 +23,8 @@ export interface DwdJobOptions extends PipelineOptions {
   readonly checkpointIntervalMs?: number;
   /** read only this database's tables from the binlog topic; default: the tables of any database */
   readonly sourceDatabase?: string;
+  /** the learned-threshold alerts (RTDW_ALERT_*); default ALERT_DEFAULTS */
+  readonly alerts?: AlertSettings;
 }
 
 export const PIPELINE_DEFAULTS: PipelineOptions = {

@@ -53,6 +53,7 @@ export function dwdOptions(config: RtdwConfig): DwdJobOptions {
     allowedLatenessMs: p.allowedLatenessMs,
     blacklistClicks: p.blacklistClicks,
     sourceDatabase: config.mysql.database,
+    alerts: p.alerts,
   };
 }
 

@@ -5,7 +5,7 @@
  * what is committed, not what a process believes.
  */
 import type { Admin } from 'kafkajs';
-import { groupProgress, ratePerSecond, type GroupProgress } from '../../connectors/kafka/lag.js';
+import { groupProgress, ratePerSecond, topicEnds, type GroupProgress, type TopicEnds } from '../../connectors/kafka/lag.js';
 import type { ClickHouseClient } from '../../connectors/clickhouse/client.js';
 
 export interface WatchedStage {
@@ -45,15 +45,27 @@ export class ProgressCollector {
     const errors: string[] = [];
     const lines: StageLine[] = [];
     const current = new Map<string, GroupProgress>();
-    for (const stage of this.stages) {
-      try {
-        const progress = await groupProgress(this.admin, stage.groupId, stage.topics);
-        current.set(stage.groupId, progress);
-        lines.push({ label: stage.label, perSecond: ratePerSecond(this.previous.get(stage.groupId), progress, now - this.previousAt), lag: progress.lag });
-      } catch (err) {
-        errors.push(`${stage.label}: ${(err as Error).message}`);
+    // Each topic's offsets once per sample, however many groups read it; the groups side by side.
+    const ends = new Map<string, TopicEnds>();
+    await Promise.all(
+      [...new Set(this.stages.flatMap((s) => s.topics))].map(async (topic) => {
+        try {
+          ends.set(topic, await topicEnds(this.admin, topic));
+        } catch (err) {
+          errors.push(`${topic}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    const sampled = await Promise.allSettled(this.stages.map((stage) => groupProgress(this.admin, stage.groupId, stage.topics.filter((t) => ends.has(t)), ends)));
+    sampled.forEach((outcome, i) => {
+      const stage = this.stages[i] as WatchedStage;
+      if (outcome.status === 'rejected') {
+        errors.push(`${stage.label}: ${(outcome.reason as Error).message}`);
+        return;
       }
-    }
+      current.set(stage.groupId, outcome.value);
+      lines.push({ label: stage.label, perSecond: ratePerSecond(this.previous.get(stage.groupId), outcome.value, now - this.previousAt), lag: outcome.value.lag });
+    });
     this.previous = current;
     this.previousAt = now;
     const watermarks = new Map<string, number>();

@@ -25,6 +25,8 @@ export interface RunOptions {
   progressEveryMs?: number;
   /** resolves when the run should stop (default: SIGINT or SIGTERM) */
   stopSignal?: Promise<unknown>;
+  /** lines drawn under the progress view (where the screen and the metrics are served) */
+  banner?: () => string[];
 }
 
 function signalled(log: Logger): Promise<NodeJS.Signals> {
@@ -116,18 +118,13 @@ export async function runPipeline(config: RtdwConfig, options: RunOptions): Prom
     stopping = true;
   });
   const stopRequested = (): boolean => stopping;
-  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort);
+  const metrics = await serveMetrics(config, 'run');
   const parts: PipelinePart[] = options.parts.map((name) => createPart(name, config, log));
   let view: NodeJS.Timeout | undefined;
   const admin = createKafka(config, 'progress', log).admin();
   const clickhouse = createClickHouse({ ...clickHouseOptions(config) });
   try {
-    const started = await Promise.allSettled(parts.map(async (part, i) => {
-      parts[i] = await startWhenReachable(part, config, log, stopRequested);
-      log.info({ part: part.name }, 'part running');
-    }));
-    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
+    // The view first: it reads Kafka and ClickHouse only, so it shows the parts catching up as they start.
     if (options.progressEveryMs !== undefined) {
       await admin.connect();
       const collector = new ProgressCollector(admin, clickhouse, config.clickhouse.database, watchedStages(config));
@@ -137,12 +134,18 @@ export async function runPipeline(config: RtdwConfig, options: RunOptions): Prom
         drawing = true;
         void collector
           .sample()
-          .then((snapshot) => process.stdout.write(`\u001b[2J\u001b[H${renderProgress(snapshot)}\n\nCtrl-C stops the pipeline cleanly.\n`))
+          .then((snapshot) => process.stdout.write(`\u001b[2J\u001b[H${renderProgress(snapshot)}\n\n${[...(options.banner?.() ?? []), 'Ctrl-C stops the pipeline cleanly.'].join('\n')}\n`))
           .finally(() => {
             drawing = false;
           });
       }, options.progressEveryMs);
     }
+    const started = await Promise.allSettled(parts.map(async (part, i) => {
+      parts[i] = await startWhenReachable(part, config, log, stopRequested);
+      log.info({ part: part.name }, 'part running');
+    }));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     const signal = await stop;
     log.info({ signal }, 'stopping: committing what every part holds');
   } finally {

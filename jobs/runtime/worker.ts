@@ -14,7 +14,8 @@ import type { Logger } from '../../connectors/observability/logger.js';
 import { produceRequests } from '../../connectors/kafka/produce-requests.js';
 import { readToEnd } from '../../connectors/kafka/read-to-end.js';
 import { ensureTopics } from '../../connectors/kafka/topics.js';
-import { runtimeMetrics } from './metrics.js';
+import { observeConsumer } from '../../connectors/observability/consumer.js';
+import { countEmitted, forgetPartition, runtimeMetrics } from './metrics.js';
 import { MIN_TIMESTAMP } from './core/index.js';
 import { changelogTopic, producerId, type Emitted, type PartitionProcessor, type StageSpec } from './stage.js';
 import { readWatermarkMarker, watermarkMarkers } from './watermark-marker.js';
@@ -81,6 +82,7 @@ export class StageWorker {
   private readonly changelog: string;
   private readonly metrics = runtimeMetrics();
   private consumer: Consumer | undefined;
+  private unobserve: (() => void) | undefined;
   private admin: Admin | undefined;
   /** set by stop(): a failed task is no longer reopened */
   private stopping = false;
@@ -114,6 +116,7 @@ export class StageWorker {
       retry: { retries: 10, restartOnFailure: async () => true },
     });
     this.consumer = consumer;
+    this.unobserve = observeConsumer(this.kafka, consumer, { groupId: this.groupId, topics: [this.spec.input] });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }: { payload: { memberAssignment: Record<string, number[]> } }) => {
       // After a rebalance the consumer resumes every partition, kept ones too, from its committed
       // offset: uncommitted work is aborted and state rebuilt from the changelog to match.
@@ -166,6 +169,7 @@ export class StageWorker {
     for (const task of this.tasks.values()) await this.enqueue(task, () => this.commit(task));
     for (const partition of [...this.tasks.keys()]) await this.dropTask(partition, 'stopped');
     await this.consumer?.disconnect();
+    this.unobserve?.();
     await this.admin?.disconnect();
   }
 
@@ -209,7 +213,7 @@ export class StageWorker {
       for (const e of this.forwardWatermark(task)) out.push(e);
       task.transaction ??= await task.producer.transaction();
       for (const topicMessages of produceRequests(out)) await task.transaction.sendBatch({ acks: -1, topicMessages });
-      this.metrics.recordsOut.inc({ stage: this.spec.name }, out.length);
+      countEmitted(this.spec.name, out);
       task.nextOffset = (BigInt(last) + 1n).toString();
       // Moves only the fetch position (autoCommit is off): unresolved records would be fetched
       // again and processed twice. The committed offset travels in the transaction; if it never
@@ -405,6 +409,7 @@ export class StageWorker {
     await task.transaction?.abort().catch(() => undefined);
     task.transaction = undefined;
     await task.producer.disconnect().catch(() => undefined);
+    forgetPartition(this.spec.name, task.partition);
     this.log.info({ stage: this.spec.name, partition: task.partition, why }, 'partition task closed');
   }
 

@@ -16,7 +16,8 @@ const TTL = 3600;
 const W = 1717200000000;
 const H = 3_600_000;
 const redis = new Redis(config.redis.url);
-const sink = new RedisSink({ url: config.redis.url, ttlSeconds: TTL, alertsMax: 3, retryMaxMs: 1000 }, capturedLogger().log);
+const logged = capturedLogger();
+const sink = new RedisSink({ url: config.redis.url, ttlSeconds: TTL, alertsMax: 3, retryMaxMs: 1000 }, logged.log);
 const namespaces: string[] = [];
 
 function namespace(hashTags = false): RedisLayout {
@@ -127,6 +128,7 @@ describe('Redis sink writes', () => {
   it('watermarks move forward; blacklist members are added once; alerts are kept once, newest first, capped', async () => {
     const k = namespace();
     const alert = (time: number) => ({ kind: 'alert', alert: { time, kind: 'click_bot', subject: `user ${time}`, value: 101, threshold: 100, detail: '' } });
+    const linesBefore = logged.lines.length;
     await sink.write(writes(k, [{ kind: 'watermark', job: 'ads', watermark: 500 }, 1], [{ kind: 'blacklist', user_id: 7 }, 2], [{ kind: 'blacklist', user_id: 7 }, 3], [alert(1), 4], [alert(2), 5], [alert(1), 6]));
     await sink.write(writes(k, [{ kind: 'watermark', job: 'ads', watermark: 400 }, 7], [{ kind: 'watermark', job: 'dwd', watermark: 9 }, 8], [alert(3), 9], [alert(4), 10], [alert(0), 11], [alert(2), 12]));
     expect(await redis.hgetall(k.watermark())).toEqual({ ads: '500', dwd: '9' });
@@ -134,6 +136,8 @@ describe('Redis sink writes', () => {
     const times = (await redis.lrange(k.alerts(), 0, -1)).map((a) => (JSON.parse(a) as { time: number }).time);
     // cap 3: 1, 2, 3, 4 leave [4, 3, 2]; 0 is older than the oldest kept; 2 is there already.
     expect(times).toEqual([4, 3, 2]);
+    // each alert added is logged once; a repeat, or one older than the list keeps, is not
+    expect(logged.lines.slice(linesBefore).filter((l) => l.msg === 'alert').map((l) => (l.alert as { time: number }).time)).toEqual([1, 2, 3, 4]);
   });
 
   it('writes a window of 9,000 fields in one script call (HSET and HMGET in chunks, beyond the unpack limit of Lua)', async () => {

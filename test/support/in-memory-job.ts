@@ -22,6 +22,13 @@ function hash(key: string): number {
   return h >>> 0;
 }
 
+/** Every task's state (its changelog folded) and the job's position at a checkpoint. */
+export interface InMemoryCheckpoint {
+  readonly state: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  readonly outputs: number;
+  readonly offsets: ReadonlyMap<string, number>;
+}
+
 export class InMemoryJob {
   /** outputs to topics no stage reads, in order */
   readonly outputs: Emitted[] = [];
@@ -29,6 +36,8 @@ export class InMemoryJob {
   private readonly partitions = new Map<string, number>();
   /** next offset per topic/partition */
   private readonly offsets = new Map<string, number>();
+  /** per task ("<stage>/<partition>"): its changelog as of the last checkpoint */
+  private readonly changelogs = new Map<string, Map<string, string>>();
 
   /** `sources`: partitions of each source topic. */
   constructor(private readonly job: JobSpec, sources: Readonly<Record<string, number>>) {
@@ -47,6 +56,52 @@ export class InMemoryJob {
     const before = this.outputs.length;
     this.deliver(topic, partition, this.message(topic, partition, key, value));
     return this.outputs.slice(before);
+  }
+
+  /**
+   * A checkpoint of every task at once, as the worker's transactions commit them: each task's state
+   * changes since the last one, folded into its changelog. Between two calls nothing is in flight.
+   */
+  checkpoint(): InMemoryCheckpoint {
+    for (const [name, tasks] of this.tasks) {
+      for (const task of tasks) {
+        const id = `${name}/${task.partition}`;
+        const log = new Map(this.changelogs.get(id) ?? []);
+        for (const [key, json] of task.processor.changes()) {
+          if (json === null) log.delete(key);
+          else log.set(key, json);
+        }
+        this.changelogs.set(id, log);
+      }
+    }
+    return { state: new Map(this.changelogs), outputs: this.outputs.length, offsets: new Map(this.offsets) };
+  }
+
+  /**
+   * A kill -9 and restart: what was written after the checkpoint is gone (its transactions never
+   * committed), every task is rebuilt from its changelog; the caller sends the inputs after it again.
+   */
+  restartFrom(checkpoint: InMemoryCheckpoint): void {
+    this.outputs.length = checkpoint.outputs;
+    this.offsets.clear();
+    for (const [at, offset] of checkpoint.offsets) this.offsets.set(at, offset);
+    this.changelogs.clear();
+    for (const [id, log] of checkpoint.state) this.changelogs.set(id, new Map(log));
+    for (const [name, tasks] of this.tasks) {
+      this.tasks.set(
+        name,
+        tasks.map((task) => {
+          const processor = task.stage.createProcessor({ partition: task.partition, upstream: this.upstreamOf(task.stage) });
+          processor.restore(checkpoint.state.get(`${name}/${task.partition}`) ?? new Map());
+          return { stage: task.stage, partition: task.partition, processor, forwarded: undefined };
+        }),
+      );
+    }
+  }
+
+  private upstreamOf(stage: StageSpec): string[] {
+    const feeders = this.job.stages.filter((s) => s.outputs.some((o) => o.forwardWatermarks === true && o.topic === stage.input));
+    return feeders.flatMap((f) => Array.from({ length: this.partitionsOf(f.input) }, (_, p) => producerId(f.name, p)));
   }
 
   private task(stage: string, partition: number): Task {

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../schemas/config.js';
+import { TOPIC_NAMES } from '../../schemas/topics.js';
 import { quoteIdentifier, type ClickHouseClient } from '../../connectors/clickhouse/client.js';
 import { migrate, MIGRATIONS_DIR, readMigrations } from '../../connectors/clickhouse/migrations.js';
 import { setup } from '../../jobs/setup.js';
 import { config, uniqueName } from '../support/stack.js';
 import { clickhouse, deleteTopics, dropDatabase, query, withAdmin } from './support.js';
 
-const ALL_TABLES = ['ads_ad_click_trend_1m', 'ads_ad_clicks_1h', 'ads_ad_ctr_5m', 'ads_channel_daily', 'ads_daily_kpi', 'ads_hot_ads_daily', 'ads_order_city_1h', 'ads_order_payment_5m', 'ads_order_top3_city_1h', 'dim_blacklist', 'dwd_ad_event', 'dwd_order_wide', 'ods_areas', 'ods_order_items', 'ods_orders', 'ods_payments', 'ods_products', 'ods_refunds', 'ods_users', 'pipeline_progress', 'schema_migrations'];
+const ALL_TABLES = ['ads_ad_click_trend_1m', 'ads_ad_clicks_1h', 'ads_ad_ctr_5m', 'ads_channel_daily', 'ads_daily_kpi', 'ads_hot_ads_daily', 'ads_order_city_1h', 'ads_order_payment_5m', 'ads_order_top3_city_1h', 'alerts', 'dim_blacklist', 'dwd_ad_event', 'dwd_order_wide', 'ods_areas', 'ods_order_items', 'ods_orders', 'ods_payments', 'ods_products', 'ods_refunds', 'ods_users', 'pipeline_progress', 'schema_migrations'];
 
 describe('ClickHouse migrations', () => {
   let client: ClickHouseClient;
@@ -90,14 +91,14 @@ describe('rtdw setup', () => {
     await setup(own, (line) => first.push(line), env);
     expect(first.join('\n')).toMatch(new RegExp(`database ${ns} created`));
     expect(first.join('\n')).toContain('tables created: areas, users, products, orders, order_items, payments, refunds');
-    expect(first.join('\n')).toContain('migrations applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql, 0004_ads.sql');
+    expect(first.join('\n')).toContain('migrations applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql, 0004_ads.sql, 0006_alerts.sql');
 
     const second: string[] = [];
     await setup(own, (line) => second.push(line), env);
     expect(second).toEqual([
       `mysql       ${ns}: tables created: none; already there: areas, users, products, orders, order_items, payments, refunds`,
-      'kafka       topics created: none; already there: 11 of 11',
-      `clickhouse  database ${ns}: migrations applied: none; already applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql, 0004_ads.sql`,
+      `kafka       topics created: none; already there: ${TOPIC_NAMES.length} of ${TOPIC_NAMES.length}`,
+      `clickhouse  database ${ns}: migrations applied: none; already applied: 0001_ods.sql, 0002_dwd.sql, 0003_pipeline_progress.sql, 0004_ads.sql, 0006_alerts.sql`,
       'clickhouse  TTL 30 days: set on none; already set on dwd_order_wide, dwd_ad_event',
     ]);
 
