@@ -13,8 +13,8 @@ import { execFileAsync, livePid, portOpen, spawnDaemon, stopPid, tail, waitUntil
 import { isLocalHost, type ServiceStatus, type StackService } from './service.js';
 
 export const KAFKA_VERSION = '3.9.1';
-/** One readiness probe of the broker, at most. */
-const ADMIN_PROBE_TIMEOUT_MS = 20_000;
+/** One readiness probe of the broker, at most: a sweep of every partition of 60 topics takes 10-30 s on a loaded machine. */
+const ADMIN_PROBE_TIMEOUT_MS = 60_000;
 
 const POM = `<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
