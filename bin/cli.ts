@@ -57,6 +57,39 @@ stack
   });
 
 stack
+  .command('stop <service>')
+  .description('stop one service this stack started (mysql, kafka, redis or clickhouse), its data kept; the others keep running')
+  .action(async (name: string) => {
+    const { isServiceName, stopService, SERVICE_NAMES } = await stackModule();
+    if (!isServiceName(name)) {
+      say(`rtdw stack stop: unknown service ${name}; the services are ${SERVICE_NAMES.join(', ')}`);
+      process.exit(2);
+    }
+    console.log(`${name.padEnd(10)} ${await stopService(config(), name, say)}`);
+  });
+
+stack
+  .command('start <service>')
+  .description('start one service (mysql, kafka, redis or clickhouse) unless it answers, and wait until it is ready')
+  .action(async (name: string) => {
+    const started = Date.now();
+    const { isServiceName, startService, formatStatusTable, SERVICE_NAMES } = await stackModule();
+    if (!isServiceName(name)) {
+      say(`rtdw stack start: unknown service ${name}; the services are ${SERVICE_NAMES.join(', ')}`);
+      process.exit(2);
+    }
+    try {
+      const status = await startService(config(), name, say);
+      console.log(formatStatusTable([status]));
+      say(`stack start ${name}: ${status.healthy ? 'ready' : 'unhealthy'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      process.exitCode = status.healthy ? 0 : 1;
+    } catch (err) {
+      say(`stack start ${name} failed:\n${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
+  });
+
+stack
   .command('status')
   .description('each service with its endpoint, version and health; exits 1 when one is unhealthy')
   .option('--json', 'print JSON')

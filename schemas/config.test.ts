@@ -31,6 +31,23 @@ describe('loadConfig', () => {
     expect(c.clickhouse.password).toBe('pw');
   });
 
+  it('reads every port of the local stack, the controller port included', () => {
+    expect(loadConfig({}).kafka.controllerPort).toBe(9093);
+    const c = loadConfig({ MYSQL_PORT: '13307', KAFKA_BROKERS: '127.0.0.1:19092', KAFKA_CONTROLLER_PORT: '19093', REDIS_URL: 'redis://127.0.0.1:16380', CLICKHOUSE_URL: 'http://127.0.0.1:18123' });
+    expect([c.mysql.port, c.kafka.brokers[0], c.kafka.controllerPort, new URL(c.redis.url).port, new URL(c.clickhouse.url).port]).toEqual([13307, '127.0.0.1:19092', 19093, '16380', '18123']);
+    expect(() => loadConfig({ KAFKA_CONTROLLER_PORT: '0' })).toThrow(/KAFKA_CONTROLLER_PORT/);
+  });
+
+  it('refuses two local services on one port, and allows it for remote ones', () => {
+    expect(() => loadConfig({ KAFKA_CONTROLLER_PORT: '9092' })).toThrow(/KAFKA_CONTROLLER_PORT: port 9092 is also KAFKA_BROKERS's/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:3307' })).toThrow(/REDIS_URL: port 3307 is also MYSQL_PORT's/);
+    expect(() => loadConfig({ CLICKHOUSE_URL: 'http://localhost' })).not.toThrow();
+    expect(() => loadConfig({ CLICKHOUSE_URL: 'http://localhost', METRICS_PORT: '8123' })).toThrow(/METRICS_PORT: port 8123 is also CLICKHOUSE_URL's/);
+    // Ports on other hosts are not the stack's: the same number elsewhere is no clash.
+    expect(loadConfig({ MYSQL_HOST: 'db.internal', MYSQL_PORT: '9092' }).mysql.port).toBe(9092);
+    expect(loadConfig({ KAFKA_BROKERS: 'k1:9093' }).kafka.brokers).toEqual(['k1:9093']);
+  });
+
   it('names every bad variable and never echoes a value', () => {
     let error: unknown;
     try {

@@ -86,6 +86,8 @@ export const envSchema = z.object({
     .transform((s) => s.split(',').map((b) => b.trim()).filter((b) => b.length > 0))
     .pipe(z.array(hostPort).min(1, 'at least one broker')),
   KAFKA_CLIENT_ID: z.string().min(1).default('rtdw'),
+  /** The local stack's KRaft controller listener (127.0.0.1 only); unused with external brokers. */
+  KAFKA_CONTROLLER_PORT: port.default(9093),
 
   REDIS_URL: z.string().url().refine((u) => /^rediss?:/.test(u), 'expected redis:// or rediss://').default('redis://127.0.0.1:6380'),
 
@@ -96,7 +98,44 @@ export const envSchema = z.object({
   CLICKHOUSE_DATABASE: identifier.optional(),
   CLICKHOUSE_BATCH_ROWS: positiveInt.default(20_000),
   CLICKHOUSE_FLUSH_MS: positiveInt.default(500),
+}).superRefine((e, ctx) => {
+  for (const problem of portClashes(e)) ctx.addIssue({ code: 'custom', message: problem, path: [] });
 });
+
+/** Host and port of a URL, with the scheme's default port when it names none. */
+function urlEndpoint(url: string, defaults: Record<string, number>): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port || defaults[u.protocol] || 0) };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * Two local services configured on one port would make `rtdw stack up` start one and "reuse" it as
+ * the other: every loopback port of the stack (and the metrics port) must be distinct.
+ */
+function portClashes(e: {
+  MYSQL_HOST: string; MYSQL_PORT: number; KAFKA_BROKERS: string[]; KAFKA_CONTROLLER_PORT: number;
+  REDIS_URL: string; CLICKHOUSE_URL: string; METRICS_PORT?: number | undefined;
+}): string[] {
+  const used: Array<[string, number]> = [];
+  if (LOOPBACK.has(e.MYSQL_HOST)) used.push(['MYSQL_PORT', e.MYSQL_PORT]);
+  const broker = e.KAFKA_BROKERS.length === 1 ? e.KAFKA_BROKERS[0] : undefined;
+  if (broker !== undefined && LOOPBACK.has(broker.slice(0, broker.lastIndexOf(':')))) {
+    used.push(['KAFKA_BROKERS', Number(broker.slice(broker.lastIndexOf(':') + 1))], ['KAFKA_CONTROLLER_PORT', e.KAFKA_CONTROLLER_PORT]);
+  }
+  const redis = urlEndpoint(e.REDIS_URL, { 'redis:': 6379, 'rediss:': 6379 });
+  if (LOOPBACK.has(redis.host)) used.push(['REDIS_URL', redis.port]);
+  const clickhouse = urlEndpoint(e.CLICKHOUSE_URL, { 'http:': 8123, 'https:': 8443 });
+  if (LOOPBACK.has(clickhouse.host)) used.push(['CLICKHOUSE_URL', clickhouse.port]);
+  if (e.METRICS_PORT !== undefined) used.push(['METRICS_PORT', e.METRICS_PORT]);
+  const problems: string[] = [];
+  used.forEach(([name, p], i) => {
+    const first = used.findIndex(([, q]) => q === p);
+    if (first < i) problems.push(`${name}: port ${p} is also ${used[first]?.[0]}'s; every local service needs its own port`);
+  });
+  return problems;
+}
 
 export type EnvInput = z.input<typeof envSchema>;
 type Env = z.output<typeof envSchema>;
@@ -121,7 +160,7 @@ export interface RtdwConfig {
     app: { user: string; password: string };
     admin: { user: string; password: string };
   };
-  kafka: { brokers: string[]; clientId: string };
+  kafka: { brokers: string[]; clientId: string; /** the local stack's controller listener */ controllerPort: number };
   redis: { url: string };
   clickhouse: {
     url: string;
@@ -201,7 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       app: { user: e.MYSQL_APP_USER, password: e.MYSQL_APP_PASSWORD },
       admin: { user: e.MYSQL_ADMIN_USER, password: e.MYSQL_ADMIN_PASSWORD },
     },
-    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
+    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, controllerPort: e.KAFKA_CONTROLLER_PORT },
     redis: { url: e.REDIS_URL },
     clickhouse: {
       url: e.CLICKHOUSE_URL,

@@ -13,9 +13,11 @@
  * flushes elsewhere; its rows then land again, with the same `_version`s as before, and FINAL reads
  * the same result (ReplacingMergeTree keeps one row per key and version).
  *
- * While ClickHouse is away the flush is retried with capped exponential backoff (the outage is
- * logged when it starts and when it ends), reading pauses once the next batch is full, and the
- * consumer keeps heartbeating so its partitions stay. Rows ClickHouse refuses as data (a parse or
+ * While ClickHouse (or Kafka, for the dead letters) is away the flush waits, probing it every
+ * PROBE_INTERVAL_MS, and goes again as soon as it answers; failures while it answers back off
+ * exponentially. The outage is logged when it starts and when it ends and counted
+ * (observability/outage.ts); reading pauses once the next batch is full, and the consumer keeps
+ * heartbeating so its partitions stay. Rows ClickHouse refuses as data (a parse or
  * type error the encoder did not catch) are isolated by halving the insert and dead-lettered.
  */
 import { createHash } from 'node:crypto';
@@ -24,6 +26,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from '
 import { observeConsumer } from '../observability/consumer.js';
 import { addReadinessCheck } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
+import { OutageTracker, waitUntilReachable } from '../observability/outage.js';
 import { INSERT_SETTINGS, isDataError, quoteIdentifier, type ClickHouseClient } from './client.js';
 import type { ClickHouseOptions } from './config.js';
 import { parseColumnType, RowEncoder, RowError, type TableSchema } from './encoder.js';
@@ -134,6 +137,7 @@ export class ClickHouseSink {
   private stopping = false;
   private stopDeadline = Number.POSITIVE_INFINITY;
   private readonly counts: SinkStats = { records: 0, rows: {}, inserts: {}, deadLetters: 0, skipped: {} };
+  private readonly outages: { ClickHouse: OutageTracker; 'dead-letter topic': OutageTracker; consumer: OutageTracker };
 
   constructor(
     private readonly kafka: Kafka,
@@ -144,6 +148,8 @@ export class ClickHouseSink {
   ) {
     this.labels = { sink: spec.name };
     this.pending = this.emptyPending();
+    const kafkaOutage = new OutageTracker(spec.name, 'kafka', log);
+    this.outages = { ClickHouse: new OutageTracker(spec.name, 'clickhouse', log), 'dead-letter topic': kafkaOutage, consumer: kafkaOutage };
   }
 
   async start(): Promise<void> {
@@ -186,6 +192,8 @@ export class ClickHouseSink {
     });
     consumer.on(consumer.events.CRASH, ({ payload }: { payload: { error: Error } }) => {
       this.log.error({ sink: this.spec.name, err: payload.error.message }, 'consumer crashed; it restarts from the committed offsets');
+      // kafkajs gives up on a broker that is away with a crash (and restarts): an outage if Kafka does not answer.
+      void this.probeKafka().catch((err: unknown) => this.outages.consumer.failed(err));
       this.generation += 1;
       this.discardPending();
     });
@@ -228,6 +236,7 @@ export class ClickHouseSink {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const generation = this.generation;
+    this.outages.consumer.recovered();
     for (const message of batch.messages) {
       if (this.stopping || !isRunning() || isStale() || generation !== this.generation) return;
       this.add(toRecord(batch.topic, batch.partition, message));
@@ -435,31 +444,52 @@ export class ClickHouseSink {
    * Runs `attempt` until it succeeds, with capped exponential backoff; data errors are thrown at once.
    * The outage is logged when it starts and when it ends; a stop gives up at its deadline.
    */
-  private async withRetry<T>(attempt: () => Promise<T>, target = 'ClickHouse'): Promise<T> {
+  private async withRetry<T>(attempt: () => Promise<T>, target: 'ClickHouse' | 'dead-letter topic' = 'ClickHouse'): Promise<T> {
     let failures = 0;
     let delayMs = 100;
-    const since = Date.now();
+    const outage = this.outages[target];
     for (;;) {
       try {
         const result = await attempt();
-        if (failures > 0) {
-          this.metrics.unavailable.set(this.labels, 0);
-          this.log.info({ sink: this.spec.name, target, downMs: Date.now() - since, failures }, `${target} is back`);
-        }
+        if (failures > 0) this.metrics.unavailable.set(this.labels, 0);
+        outage.recovered({ sink: this.spec.name, target });
         return result;
       } catch (err) {
         if (target === 'ClickHouse' && isDataError(err)) throw err;
         failures += 1;
         this.metrics.errors.inc({ ...this.labels, kind: 'unavailable' });
-        if (failures === 1) {
-          this.metrics.unavailable.set(this.labels, 1);
-          this.log.warn({ sink: this.spec.name, target, err: (err as Error).message }, `${target} unavailable: retrying with backoff; offsets stay uncommitted`);
-        }
+        if (failures === 1) this.metrics.unavailable.set(this.labels, 1);
         if (Date.now() + delayMs > this.stopDeadline) throw new StopDeadlinePassed();
         this.metrics.retries.inc(this.labels);
-        await sleep(delayMs * (0.5 + Math.random() / 2));
-        delayMs = Math.min(delayMs * 2, this.options.maxRetryDelayMs);
+        const probe = target === 'ClickHouse' ? () => this.probeClickHouse() : () => this.probeKafka();
+        const answering = await probe().then(() => true, () => false);
+        if (answering) {
+          // It answers but refused the attempt (overloaded, a restart under way): back off.
+          this.log.warn({ sink: this.spec.name, target, err: (err as Error).message, retryInMs: delayMs }, `${target} refused a flush: retrying with backoff; offsets stay uncommitted`);
+          await sleep(delayMs * (0.5 + Math.random() / 2));
+          delayMs = Math.min(delayMs * 2, this.options.maxRetryDelayMs);
+          continue;
+        }
+        // Away: probe on a short interval and go again as soon as it answers.
+        outage.failed(err, { sink: this.spec.name, target, holding: 'the flush; offsets stay uncommitted' });
+        const back = await waitUntilReachable(probe, { stopped: () => Date.now() > this.stopDeadline, onFailure: (e) => outage.failed(e) });
+        if (!back) throw new StopDeadlinePassed();
       }
+    }
+  }
+
+  private async probeClickHouse(): Promise<void> {
+    const ping = await this.clickhouse.ping();
+    if (!ping.success) throw ping.error;
+  }
+
+  private async probeKafka(): Promise<void> {
+    const admin = this.kafka.admin({ retry: { retries: 0 } });
+    await admin.connect();
+    try {
+      await admin.describeCluster();
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }
 

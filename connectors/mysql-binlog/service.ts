@@ -5,7 +5,11 @@
  * them (position-store.ts), so a kill -9 at any moment leaves Kafka with a prefix of the binlog
  * and the position of exactly that prefix: a restart neither loses nor repeats a row.
  * Any failure (MySQL or Kafka) tears the pipeline down and rebuilds it from the last committed
- * position, with backoff.
+ * position. When the failure is an outage (the service does not answer a probe) the outage is
+ * logged and counted (observability/outage.ts) and the service is probed every PROBE_INTERVAL_MS:
+ * the rebuild starts as soon as it answers, not after a backoff. Other failures back off
+ * exponentially. An idle reader learns of a Kafka outage from a probe of its own, so an outage
+ * is logged when it begins, not when the next row comes.
  *
  * While one Kafka transaction is in flight the next batch is encoded (straight into Kafka record
  * batches, record-batch.ts); it is sent only once the previous one committed, so transactions
@@ -19,6 +23,8 @@ import type { Kafka } from 'kafkajs';
 import type { RtdwConfig } from '../../schemas/config.js';
 import { addReadinessCheck } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
+import { errorMessage, OutageTracker, waitUntilReachable, type DependencyName } from '../observability/outage.js';
+import { probeKafka, probeMysql } from '../observability/probes.js';
 import { BinlogReader, type BinlogPosition, type CommittedTransaction } from './binlog-reader.js';
 import { classifyQueryEvent } from './canal/ddl.js';
 import type { CdcOptions } from './config.js';
@@ -42,7 +48,15 @@ const SNAPSHOT_ENCODE_SLICE = 200;
  * enough to keep encoding while the thread starts and while a transaction is in flight.
  */
 const MAX_ENCODED_AHEAD = 6;
-
+/** First wait after a failure that is not an outage; doubled per failure up to MAX_BACKOFF_MS. */
+const FIRST_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 30_000;
+/** A pipeline that ran this long before failing starts its backoff sequence afresh. */
+const HEALTHY_RUN_MS = 60_000;
+/** After an outage the services may answer before they serve everything (a broker loading its partitions): retry soon. */
+const AFTER_OUTAGE_BACKOFF_MS = 250;
+/** Without a commit for this long, the reader asks Kafka whether it is there. */
+const KAFKA_PROBE_MS = 1000;
 
 /** The binlog the saved position needs is gone: only a new snapshot can recover. */
 export class BinlogPurgedError extends Error {
@@ -89,6 +103,8 @@ export class CdcService {
   private readonly metrics = cdcMetrics();
   private readonly topics: DataTopics;
   private readonly pool = new BufferPool();
+  private readonly outages: Record<'mysql' | 'kafka', OutageTracker>;
+  private lastCommitAt = Date.now();
   private committed: StoredPosition | undefined;
   private stopping = false;
   /** For readiness: streaming the binlog now, or starting / waiting to restart after a failure. */
@@ -118,6 +134,7 @@ export class CdcService {
     this.topics = new DataTopics(kafka, options.partitions, options.deadLetterTopic);
     this.schemas = new SchemaCache(this.connectionOptions());
     this.encoder = new CanalEncoder(options, this.schemas);
+    this.outages = { mysql: new OutageTracker('cdc', 'mysql', log), kafka: new OutageTracker('cdc', 'kafka', log) };
   }
 
   /** Runs until stop(); recoverable failures restart the pipeline with exponential backoff. */
@@ -135,7 +152,7 @@ export class CdcService {
   }
 
   private async loop(): Promise<void> {
-    let backoffMs = 1000;
+    let backoffMs = FIRST_BACKOFF_MS;
     while (!this.stopping) {
       const started = Date.now();
       try {
@@ -157,17 +174,57 @@ export class CdcService {
         }
         this.metrics.restarts.inc();
         this.phase = 'restarting';
-        this.log.error({ err: (err as Error).message, retryInMs: backoffMs }, 'cdc pipeline failed; restarting from the last committed position');
+        // Decided before the wait: after a long healthy run the first failure waits the first backoff.
+        if (Date.now() - started > HEALTHY_RUN_MS) backoffMs = FIRST_BACKOFF_MS;
         // Whatever state the failure left in the publisher thread (a producer mid-transaction, a start that
         // never finished), the next run gets a fresh one.
         await this.publisher.terminate();
         this.publisher = new PublisherThread();
         this.publisher.usePool(this.pool);
+        const away = await this.unreachable();
+        if (away.length > 0) {
+          this.log.error({ err: errorMessage(err), waitingFor: away }, 'cdc pipeline stopped by an outage; it resumes from the last committed position once every service answers');
+          await this.waitForReturn(away);
+          backoffMs = AFTER_OUTAGE_BACKOFF_MS;
+          continue;
+        }
+        this.log.error({ err: errorMessage(err), retryInMs: backoffMs }, 'cdc pipeline failed; restarting from the last committed position');
         await this.sleep(backoffMs);
-        // A pipeline that ran a while before failing starts the next backoff sequence afresh.
-        backoffMs = Date.now() - started > 60_000 ? 1000 : Math.min(backoffMs * 2, 30_000);
+        backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
       }
     }
+  }
+
+  private probe(service: 'mysql' | 'kafka'): Promise<void> {
+    return service === 'mysql' ? probeMysql(this.connectionOptions()) : probeKafka(this.config.kafka.brokers, this.config.kafka.clientId);
+  }
+
+  /** The services that do not answer a probe now (an outage begins for each). */
+  private async unreachable(): Promise<Array<'mysql' | 'kafka'>> {
+    const services = ['mysql', 'kafka'] as const;
+    const results = await Promise.allSettled(services.map((s) => this.probe(s)));
+    const away: Array<'mysql' | 'kafka'> = [];
+    results.forEach((r, i) => {
+      const service = services[i] as 'mysql' | 'kafka';
+      if (r.status === 'fulfilled') {
+        this.outages[service].recovered();
+        return;
+      }
+      this.outages[service].failed(r.reason);
+      away.push(service);
+    });
+    return away;
+  }
+
+  /** Probes each service every PROBE_INTERVAL_MS until it answers (or the service stops). */
+  private async waitForReturn(away: readonly DependencyName[]): Promise<void> {
+    await Promise.all(
+      away.map(async (service) => {
+        const tracker = this.outages[service as 'mysql' | 'kafka'];
+        const back = await waitUntilReachable(() => this.probe(service as 'mysql' | 'kafka'), { stopped: () => this.stopping, onFailure: (e) => tracker.failed(e) });
+        if (back) tracker.recovered();
+      }),
+    );
   }
 
   stop(): void {
@@ -304,6 +361,27 @@ export class CdcService {
       },
     });
     snapshot.start();
+    // An idle reader (or one whose transaction hangs) sends Kafka nothing that could fail: ask it.
+    let probing = false;
+    const kafkaWatch = setInterval(() => {
+      if (probing || failure !== undefined || Date.now() - this.lastCommitAt < KAFKA_PROBE_MS) return;
+      probing = true;
+      void this.probe('kafka')
+        .then(
+          () => this.outages.kafka.recovered(),
+          (err: unknown) => {
+            if (failure !== undefined) return;
+            this.outages.kafka.failed(err);
+            failure = new Error(`Kafka does not answer: ${errorMessage(err)}`);
+            // A transaction in flight would wait out the client's retries: the loop starts a new thread anyway.
+            void this.publisher.terminate();
+            wakeUp();
+          },
+        )
+        .finally(() => {
+          probing = false;
+        });
+    }, KAFKA_PROBE_MS);
     const watchdog = setInterval(() => {
       // A reader paused by backpressure is silent on purpose.
       const silentSince = queuedRows >= this.options.maxQueuedRows ? Date.now() : lastActivity;
@@ -359,6 +437,7 @@ export class CdcService {
       await published;
     } finally {
       clearInterval(watchdog);
+      clearInterval(kafkaWatch);
       await snapshot.stop();
       await reader.stop();
       await published;
@@ -459,6 +538,7 @@ export class CdcService {
     if (position.snapshot === undefined) this.markSnapshotted();
     this.metrics.position.set({ file: position.file }, position.pos);
     this.metrics.lastCommit.set(position.committedAt / 1000);
+    this.lastCommitAt = Date.now();
   }
 
   /** Watchdog and lag: the server's binlog end vs what was read; a silent connection is an error. */
@@ -488,8 +568,9 @@ export class CdcService {
       }
       return undefined;
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'watchdog could not reach the server');
-      return undefined;
+      // The binlog connection may not have noticed yet (a server that stopped answering): rebuild, probing first.
+      this.outages.mysql.failed(err);
+      return `the watchdog could not reach the server: ${errorMessage(err)}`;
     } finally {
       await conn?.end().catch(() => undefined);
     }

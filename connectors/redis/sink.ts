@@ -7,11 +7,14 @@
  *
  * While Redis is unreachable or busy (LOADING, CLUSTERDOWN…) the batch is held and retried whole —
  * writes are idempotent, so what landed before a failure is harmless to send again — with a capped
- * exponential backoff; an outage is logged once when it begins and once when it ends. A write that
+ * exponential backoff — while the connection itself is down, the client reconnects every
+ * PROBE_INTERVAL_MS and the batch goes as soon as it is back; an outage is logged once when it
+ * begins and once when it ends, and counted (observability/outage.ts). A write that
  * Redis refuses (a key of another type) is returned as rejected, for the caller to dead-letter.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+import { OutageTracker, PROBE_INTERVAL_MS } from '../observability/outage.js';
 import type { AdvanceWrite, RedisWrite } from './encoder.js';
 import { redisSinkMetrics } from './metrics.js';
 import { ADVANCE_FIELDS, PUSH_ALERT, WRITE_HASH } from './scripts.js';
@@ -107,7 +110,7 @@ export class RedisSink {
   private readonly client: Redis | Cluster;
   private readonly scripts: ScriptCommands;
   private readonly metrics = redisSinkMetrics();
-  private outage: { since: number; attempts: number } | undefined;
+  private readonly outage: OutageTracker;
   private closed = false;
   private wakeRetry: (() => void) | undefined;
 
@@ -116,6 +119,7 @@ export class RedisSink {
     private readonly log: Logger,
   ) {
     this.client = createClient(config);
+    this.outage = new OutageTracker('redis-sink', 'redis', log);
     // Connection errors surface through the writes (and the outage log); the events only go to debug.
     this.client.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis connection error'));
     this.client.defineCommand('rtdwWriteHash', { numberOfKeys: 2, lua: WRITE_HASH });
@@ -225,30 +229,34 @@ export class RedisSink {
   private unavailable(reason: string): void {
     this.metrics.errors.inc({ kind: 'unavailable' });
     this.metrics.retries.inc();
-    if (this.outage !== undefined) {
-      this.outage.attempts += 1;
-      return;
+    // The sink's own outage metrics (alert rules and the dashboard read them) move with the shared ones.
+    if (!this.outage.down) {
+      this.metrics.outages.inc();
+      this.metrics.available.set(0);
     }
-    this.outage = { since: Date.now(), attempts: 1 };
-    this.metrics.outages.inc();
-    this.metrics.available.set(0);
-    this.log.warn({ err: reason }, 'Redis unavailable: holding writes and retrying with backoff');
+    this.outage.failed(reason, { holding: 'writes, retried until they land' });
   }
 
   private recovered(): void {
     this.metrics.available.set(1);
-    if (this.outage === undefined) return;
-    this.log.info({ outageMs: Date.now() - this.outage.since, attempts: this.outage.attempts }, 'Redis available again: held writes landed');
-    this.outage = undefined;
+    this.outage.recovered();
   }
 
+  /**
+   * Waits `ms` before the next attempt; while the connection is down, only until it is back (the
+   * client reconnects every PROBE_INTERVAL_MS), so held writes go out right after Redis returns.
+   */
   private pause(ms: number): Promise<void> {
+    const disconnected = this.client.status !== 'ready';
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const client = this.client;
+      const timer = setTimeout(done, disconnected ? Math.max(ms, this.config.retryMaxMs) : ms);
       function done(): void {
         clearTimeout(timer);
+        client.off('ready', done);
         resolve();
       }
+      if (disconnected) client.once('ready', done);
       this.wakeRetry = done;
     });
   }
@@ -264,7 +272,8 @@ function createClient(config: RedisSinkConfig): Redis | Cluster {
     maxRetriesPerRequest: 0,
     connectionName: 'rtdw-redis-sink',
   } satisfies RedisOptions;
-  const reconnect = (times: number): number => Math.min(config.retryMaxMs, 50 * 2 ** Math.min(times, 16));
+  // Reconnection attempts are the outage's probes: on a short interval, so writes resume soon after Redis returns.
+  const reconnect = (times: number): number => Math.min(config.retryMaxMs, PROBE_INTERVAL_MS, 50 * 2 ** Math.min(times, 16));
   if (config.clusterNodes === undefined) return new Redis(config.url, { ...common, retryStrategy: reconnect });
   const url = new URL(config.url);
   const node: RedisOptions = {

@@ -13,7 +13,8 @@ import { execFileAsync, livePid, portOpen, spawnDaemon, stopPid, tail, waitUntil
 import { isLocalHost, type ServiceStatus, type StackService } from './service.js';
 
 export const KAFKA_VERSION = '3.9.1';
-const CONTROLLER_PORT = 9093;
+/** One readiness probe of the broker, at most: a sweep of every partition of 60 topics takes 10-30 s on a loaded machine. */
+const ADMIN_PROBE_TIMEOUT_MS = 60_000;
 
 const POM = `<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -147,13 +148,20 @@ export class KafkaService implements StackService {
 
   /** An admin client that fails fast (no retries): the probes are retried by their callers. */
   private async withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
-    const kafka = new Kafka({ clientId: `${this.config.kafka.clientId}-stack`, brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
+    const kafka = new Kafka({ clientId: `${this.config.kafka.clientId}-stack`, brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 10_000, retry: { retries: 0 } });
     const admin = kafka.admin();
-    await admin.connect();
+    // A broker still starting can leave a kafkajs request unanswered for good (seen in chaos runs: a
+    // `stack start kafka` waiting for minutes on a broker that served every partition): bounded here.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`kafka: no answer within ${ADMIN_PROBE_TIMEOUT_MS} ms`)), ADMIN_PROBE_TIMEOUT_MS);
+    });
     try {
-      return await use(admin);
+      return await Promise.race([admin.connect().then(() => use(admin)), timeout]);
     } finally {
-      await admin.disconnect();
+      clearTimeout(timer);
+      // disconnect() waits for requests in flight: the unanswered one would hold it too.
+      await Promise.race([admin.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     }
   }
 
@@ -221,8 +229,8 @@ export class KafkaService implements StackService {
     const props = [
       'process.roles=broker,controller',
       'node.id=1',
-      `controller.quorum.voters=1@127.0.0.1:${CONTROLLER_PORT}`,
-      `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}`,
+      `controller.quorum.voters=1@127.0.0.1:${this.config.kafka.controllerPort}`,
+      `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.config.kafka.controllerPort}`,
       `advertised.listeners=PLAINTEXT://127.0.0.1:${this.port}`,
       'controller.listener.names=CONTROLLER',
       'inter.broker.listener.name=PLAINTEXT',

@@ -1,7 +1,8 @@
 /**
  * `rtdw stack up|down|status|reset`: the four services of the local stack, started in parallel, and
  * the optional ones asked for (`--with prometheus`, RTDW_STACK_WITH); an optional service this stack
- * runs is stopped and shown like the others.
+ * runs is stopped and shown like the others. `rtdw stack stop|start <service>`: one of the four, its
+ * data kept (outage drills, `npm run chaos`).
  */
 import { mkdirSync } from 'node:fs';
 import type { OptionalService, RtdwConfig } from '../../schemas/config.js';
@@ -19,6 +20,30 @@ export function stackServices(config: RtdwConfig, log: Log, withServices: readon
   const prometheus = new PrometheusService(config, log);
   if (withServices.includes('prometheus') || prometheus.running()) services.push(prometheus);
   return services;
+}
+
+export const SERVICE_NAMES = ['mysql', 'kafka', 'redis', 'clickhouse'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export function isServiceName(name: string): name is ServiceName {
+  return (SERVICE_NAMES as readonly string[]).includes(name);
+}
+
+function stackService(config: RtdwConfig, name: ServiceName, log: Log): StackService {
+  const service = stackServices(config, log).find((s) => s.name === name);
+  if (service === undefined) throw new Error(`no stack service named ${name}`);
+  return service;
+}
+
+/** Stops one service if this stack started it (its data stays); the others keep running. */
+export function stopService(config: RtdwConfig, name: ServiceName, log: Log): Promise<string> {
+  return stackService(config, name, log).down();
+}
+
+/** Starts one service (idempotent) and waits until it is ready, as `stack up` does for all. */
+export async function startService(config: RtdwConfig, name: ServiceName, log: Log): Promise<ServiceStatus> {
+  mkdirSync(config.dataDir, { recursive: true });
+  return stackService(config, name, log).up();
 }
 
 export interface StackUpResult {

@@ -12,6 +12,8 @@ import { serveMetrics } from '../../connectors/observability/metrics.js';
 import { REDIS_SINK_TOPICS, SINK_TABLE_TOPICS, topicName } from '../../schemas/topics.js';
 import { loadRedisSinkOptions } from '../../connectors/redis/config.js';
 import { createPart, pipelineJobs, type PartName, type PipelinePart } from './parts.js';
+import { OutageTracker, waitUntilReachable, type DependencyName } from '../../connectors/observability/outage.js';
+import { probeClickHouse, probeKafka, probeMysql, probeRedis } from '../../connectors/observability/probes.js';
 import { ProgressCollector, renderProgress, type WatchedStage } from './progress.js';
 
 /** A stop that takes longer ends like a crash: every part resumes from what it committed. */
@@ -41,6 +43,62 @@ function signalled(log: Logger): Promise<NodeJS.Signals> {
   });
 }
 
+/** The services a part needs in order to start (once running, each part rides out outages on its own). */
+const STARTS_WITH: Record<PartName, DependencyName[]> = {
+  cdc: ['mysql', 'kafka'],
+  ods: ['kafka', 'clickhouse'],
+  dwd: ['kafka'],
+  ads: ['kafka'],
+  clickhouse: ['kafka', 'clickhouse'],
+  redis: ['kafka', 'redis'],
+  // It connects per run, and a run that cannot reach a service reports it (exit 2 in the report).
+  reconcile: [],
+};
+
+function probe(service: DependencyName, config: RtdwConfig): Promise<void> {
+  switch (service) {
+    case 'mysql':
+      return probeMysql({ host: config.mysql.host, port: config.mysql.port, user: config.mysql.user, password: config.mysql.password });
+    case 'kafka':
+      return probeKafka(config.kafka.brokers, config.kafka.clientId);
+    case 'clickhouse':
+      return probeClickHouse(config.clickhouse);
+    case 'redis':
+      return probeRedis(config.redis.url);
+  }
+}
+
+/**
+ * Starts a part; when that fails because a service it needs is away (a process restarted during an
+ * outage), the outage is logged, the services are probed until they answer, and a fresh part starts.
+ * A failure while every service answers is a real one: thrown.
+ */
+async function startWhenReachable(first: PipelinePart, config: RtdwConfig, log: Logger, stopping: () => boolean): Promise<PipelinePart> {
+  let part = first;
+  const trackers = new Map<DependencyName, OutageTracker>();
+  for (;;) {
+    try {
+      await part.start();
+      for (const t of trackers.values()) t.recovered();
+      return part;
+    } catch (err) {
+      const needs = STARTS_WITH[part.name];
+      const answers = await Promise.allSettled(needs.map((s) => probe(s, config)));
+      const away = needs.filter((_, i) => answers[i]?.status === 'rejected');
+      if (away.length === 0 || stopping()) throw err;
+      await part.stop().catch(() => undefined);
+      for (const service of away) {
+        let tracker = trackers.get(service);
+        if (tracker === undefined) trackers.set(service, (tracker = new OutageTracker(`${part.name}-start`, service, log)));
+        tracker.failed(err, { while: `starting part ${part.name}` });
+      }
+      await Promise.all(away.map((service) => waitUntilReachable(() => probe(service, config), { stopped: stopping, onFailure: (e) => trackers.get(service)?.failed(e) })));
+      if (stopping()) throw err;
+      part = createPart(part.name, config, log);
+    }
+  }
+}
+
 /** What the progress view watches: every consumer group of the pipeline with its input topics. */
 export function watchedStages(config: RtdwConfig): WatchedStage[] {
   const ns = config.pipeline.namespace;
@@ -57,6 +115,11 @@ export function watchedStages(config: RtdwConfig): WatchedStage[] {
 export async function runPipeline(config: RtdwConfig, options: RunOptions): Promise<void> {
   const log = createLogger('run', config.logLevel);
   const stop = options.stopSignal ?? signalled(log);
+  let stopping = false;
+  void stop.then(() => {
+    stopping = true;
+  });
+  const stopRequested = (): boolean => stopping;
   const metrics = await serveMetrics(config, 'run');
   const parts: PipelinePart[] = options.parts.map((name) => createPart(name, config, log));
   let view: NodeJS.Timeout | undefined;
@@ -79,8 +142,8 @@ export async function runPipeline(config: RtdwConfig, options: RunOptions): Prom
           });
       }, options.progressEveryMs);
     }
-    const started = await Promise.allSettled(parts.map(async (part) => {
-      await part.start();
+    const started = await Promise.allSettled(parts.map(async (part, i) => {
+      parts[i] = await startWhenReachable(part, config, log, stopRequested);
       log.info({ part: part.name }, 'part running');
     }));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');

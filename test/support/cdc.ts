@@ -68,12 +68,14 @@ export interface Received {
   partition: number;
   offset: string;
   key: string | null;
+  /** the record's Kafka timestamp: when the CDC published it */
+  timestamp: number;
   message: CanalFlatMessage;
 }
 
 /** Reads topics (read_committed) from the start until `done` holds for what was read, or fails after timeoutMs. */
-export async function readUntil(topics: string[], done: (all: Received[]) => boolean, timeoutMs = 60_000): Promise<Received[]> {
-  const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+export async function readUntil(topics: string[], done: (all: Received[]) => boolean, timeoutMs = 60_000, brokers: string[] = config.kafka.brokers): Promise<Received[]> {
+  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: false, maxBytes: 50 * 1024 * 1024 });
   const all: Received[] = [];
   const once = new DeliveredOnce();
@@ -88,7 +90,7 @@ export async function readUntil(topics: string[], done: (all: Received[]) => boo
           eachBatch: async ({ batch }) => {
             for (const m of batch.messages) {
               if (!once.take(batch.topic, batch.partition, m.offset)) continue;
-              all.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, message: JSON.parse(String(m.value)) as CanalFlatMessage });
+              all.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, timestamp: Number(m.timestamp), message: JSON.parse(String(m.value)) as CanalFlatMessage });
             }
             if (done(all)) {
               clearTimeout(timer);

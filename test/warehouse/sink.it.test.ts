@@ -2,19 +2,21 @@
  * The Kafka → ClickHouse sink on the real stack: batches of thousands of rows, FINAL equal to a model
  * computed here from the input, a replay by a second group changing nothing, dead letters with their
  * reasons and original bytes, an insert whose answer is lost retried without a duplicate, an outage
- * during which no offset is committed, and rows ClickHouse refuses isolated from their batch.
+ * during which no offset is committed (logged and counted once, caught up within 5 s of the return), and rows ClickHouse refuses isolated from their batch.
  */
 import { spawn } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
-import { createLogger } from '../../connectors/observability/logger.js';
+import { createLogger, type Logger } from '../../connectors/observability/logger.js';
 import { createClickHouse, quoteIdentifier, type ClickHouseClient } from '../../connectors/clickhouse/client.js';
 import { ClickHouseSink, type DeadLetter, type SinkSpec } from '../../connectors/clickhouse/sink.js';
 import { repoRoot } from '../../schemas/config.js';
 import { killHard } from '../support/children.js';
 import { config, uniqueName } from '../support/stack.js';
+import { outagesCounted, serviceAvailable } from '../support/outages.js';
+import { capturedLogger } from '../redis/support.js';
 import { items, itemsSink as itemsSinkFor, latest, type Item } from './items.js';
 import { caughtUp, clickhouse, committedOffsets, createTopic, deleteTopics, dropDatabase, produce, query, readTopic, waitFor } from './support.js';
 
@@ -39,9 +41,9 @@ async function createTable(client: ClickHouseClient, table: string, extra = ''):
   });
 }
 
-async function runSink(spec: SinkSpec, url = config.clickhouse.url, batchRows = 5000): Promise<{ sink: ClickHouseSink; client: ClickHouseClient }> {
+async function runSink(spec: SinkSpec, url = config.clickhouse.url, batchRows = 5000, logger: Logger = log): Promise<{ sink: ClickHouseSink; client: ClickHouseClient }> {
   const client = createClickHouse({ ...config.clickhouse, url });
-  const sink = new ClickHouseSink(createKafka(config, spec.name, log), client, { database: ns, batchRows, flushMs: 200, maxRetryDelayMs: 500 }, spec, log);
+  const sink = new ClickHouseSink(createKafka(config, spec.name, logger), client, { database: ns, batchRows, flushMs: 200, maxRetryDelayMs: 500 }, spec, logger);
   await sink.start();
   return { sink, client };
 }
@@ -249,21 +251,35 @@ describe('ClickHouse sink', () => {
     const proxy = new FaultyProxy();
     const url = await proxy.start();
     const spec = itemsSink('outage', topic, 'outage');
-    const run = await runSink(spec, url, 1000);
+    const { log: captured, lines } = capturedLogger();
+    const outagesBefore = await outagesCounted(spec.name, 'clickhouse');
+    const run = await runSink(spec, url, 1000, captured);
     const input = items(5000, 2000, 3);
+    let catchUpMs = Number.POSITIVE_INFINITY;
     try {
       proxy.mode = 'down';
       await produce(topic, input.map((item) => ({ partition: item.id % 2, value: JSON.stringify(item) })));
       await waitFor('several refused attempts', async () => (proxy.refused >= 5 ? true : undefined));
       const committed = await committedOffsets(spec.groupId, topic);
       expect([...committed.values()].every((o) => o < 0n)).toBe(true);
+      expect(await serviceAvailable(spec.name, 'clickhouse')).toBe(0);
       proxy.mode = 'up';
+      const returnedAt = Date.now();
       await waitFor('the sink to commit the end of the topic', async () => ((await caughtUp(spec.groupId, topic)) ? true : undefined));
+      catchUpMs = Date.now() - returnedAt;
     } finally {
       await stopSink(run);
       await proxy.close();
     }
     expect(await final(client, 'outage')).toEqual(latest(input));
+    // Probed every 500 ms while away: the held flushes go within a probe of the return.
+    expect(catchUpMs).toBeLessThan(5000);
+    expect(lines.filter((l) => l.msg === 'clickhouse unavailable: outage begins')).toHaveLength(1);
+    const ended = lines.filter((l) => l.msg === 'clickhouse available again');
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ part: spec.name, service: 'clickhouse', outageMs: expect.any(Number) });
+    expect((await outagesCounted(spec.name, 'clickhouse')) - outagesBefore).toBe(1);
+    expect(await serviceAvailable(spec.name, 'clickhouse')).toBe(1);
   });
 
   it('isolates the rows ClickHouse refuses (a CHECK constraint) and dead-letters just those', async () => {
