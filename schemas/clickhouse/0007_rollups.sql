@@ -22,8 +22,9 @@
 --    tables are ReplacingMergeTree(_refreshed_at, _is_deleted): read them with FINAL, and the
 --    latest computation of each group is what is read. A recomputation is idempotent, so doing one
 --    twice costs time, never correctness: each refresh takes the changes since its table's latest
---    _refreshed_at minus 10 minutes (the margin covers inserts still committing when the previous
---    refresh read, and refreshes of the level below that overlap; none takes minutes).
+--    _refreshed_at minus 2 minutes. The margin covers a change stamped (now64() of its insert)
+--    before the previous refresh read but committed after: the sink's inserts time out after 60 s,
+--    so none commits later than that; and a manual refresh of a level overlapping one below.
 --
 -- Staleness: a change reaches the 5-minute rollup within a minute (the next refresh) plus the
 -- refresh's run time, the hour and the day a moment later (they run after it). A correction of any
@@ -144,7 +145,7 @@ CREATE TABLE IF NOT EXISTS {{database}}.rollup_ad_event_1d AS {{database}}.rollu
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_order_5m_refresh
 REFRESH EVERY 1 MINUTE APPEND TO {{database}}.rollup_order_5m
 AS WITH
-    (SELECT max(_refreshed_at) - INTERVAL 10 MINUTE FROM {{database}}.rollup_order_5m) AS since,
+    (SELECT max(_refreshed_at) - INTERVAL 2 MINUTE FROM {{database}}.rollup_order_5m) AS since,
     dirty AS (
         SELECT DISTINCT period FROM {{database}}.rollup_order_changes
         WHERE order_id IN (SELECT order_id FROM {{database}}.rollup_order_changes WHERE changed_at > since)
@@ -179,7 +180,7 @@ USING (period, province, city, status);
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_order_1h_refresh
 REFRESH EVERY 1 MINUTE DEPENDS ON {{database}}.rollup_order_5m_refresh APPEND TO {{database}}.rollup_order_1h
 AS WITH
-    (SELECT max(_refreshed_at) - INTERVAL 10 MINUTE FROM {{database}}.rollup_order_1h) AS since,
+    (SELECT max(_refreshed_at) - INTERVAL 2 MINUTE FROM {{database}}.rollup_order_1h) AS since,
     dirty AS (SELECT DISTINCT toStartOfHour(period) AS hour FROM {{database}}.rollup_order_5m WHERE _refreshed_at > since)
 SELECT
     hour AS period, province, city, status,
@@ -206,7 +207,7 @@ USING (hour, province, city, status);
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_order_1d_refresh
 REFRESH EVERY 1 MINUTE DEPENDS ON {{database}}.rollup_order_1h_refresh APPEND TO {{database}}.rollup_order_1d
 AS WITH
-    (SELECT max(_refreshed_at) - INTERVAL 10 MINUTE FROM {{database}}.rollup_order_1d) AS since,
+    (SELECT max(_refreshed_at) - INTERVAL 2 MINUTE FROM {{database}}.rollup_order_1d) AS since,
     dirty AS (SELECT DISTINCT toStartOfDay(period) AS day FROM {{database}}.rollup_order_1h WHERE _refreshed_at > since)
 SELECT
     day AS period, province, city, status,
@@ -235,7 +236,7 @@ USING (day, province, city, status);
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_ad_event_5m_refresh
 REFRESH EVERY 1 MINUTE APPEND TO {{database}}.rollup_ad_event_5m
 AS WITH
-    (SELECT max(_refreshed_at) - INTERVAL 10 MINUTE FROM {{database}}.rollup_ad_event_5m) AS since,
+    (SELECT max(_refreshed_at) - INTERVAL 2 MINUTE FROM {{database}}.rollup_ad_event_5m) AS since,
     dirty AS (SELECT DISTINCT period FROM {{database}}.rollup_ad_event_changes WHERE changed_at > since)
 SELECT
     period, ad_id, province, channel,
@@ -267,7 +268,7 @@ USING (period, ad_id, province, channel);
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_ad_event_1h_refresh
 REFRESH EVERY 1 MINUTE DEPENDS ON {{database}}.rollup_ad_event_5m_refresh APPEND TO {{database}}.rollup_ad_event_1h
 AS WITH
-    (SELECT max(_refreshed_at) - INTERVAL 10 MINUTE FROM {{database}}.rollup_ad_event_1h) AS since,
+    (SELECT max(_refreshed_at) - INTERVAL 2 MINUTE FROM {{database}}.rollup_ad_event_1h) AS since,
     dirty AS (SELECT DISTINCT toStartOfHour(period) AS hour FROM {{database}}.rollup_ad_event_5m WHERE _refreshed_at > since)
 SELECT
     hour AS period, ad_id, province, channel,
@@ -295,7 +296,7 @@ USING (hour, ad_id, province, channel);
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_ad_event_1d_refresh
 REFRESH EVERY 1 MINUTE DEPENDS ON {{database}}.rollup_ad_event_1h_refresh APPEND TO {{database}}.rollup_ad_event_1d
 AS WITH
-    (SELECT max(_refreshed_at) - INTERVAL 10 MINUTE FROM {{database}}.rollup_ad_event_1d) AS since,
+    (SELECT max(_refreshed_at) - INTERVAL 2 MINUTE FROM {{database}}.rollup_ad_event_1d) AS since,
     dirty AS (SELECT DISTINCT toStartOfDay(period) AS day FROM {{database}}.rollup_ad_event_1h WHERE _refreshed_at > since)
 SELECT
     day AS period, ad_id, province, channel,
