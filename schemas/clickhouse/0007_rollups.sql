@@ -102,7 +102,8 @@ CREATE TABLE IF NOT EXISTS {{database}}.rollup_order_5m
     paid_amount Decimal(18, 2) CODEC(T64, ZSTD(1)),
     buyers AggregateFunction(uniqExact, Int64) CODEC(ZSTD(1)),
     _refreshed_at DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
-    _is_deleted UInt8
+    _is_deleted UInt8,
+    INDEX refreshed_at_minmax _refreshed_at TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(_refreshed_at, _is_deleted)
 PARTITION BY toYYYYMM(period)
@@ -126,7 +127,8 @@ CREATE TABLE IF NOT EXISTS {{database}}.rollup_ad_event_5m
     clickers AggregateFunction(uniqExact, UInt64) CODEC(ZSTD(1)),
     devices AggregateFunction(uniqExact, String) CODEC(ZSTD(1)),
     _refreshed_at DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
-    _is_deleted UInt8
+    _is_deleted UInt8,
+    INDEX refreshed_at_minmax _refreshed_at TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(_refreshed_at, _is_deleted)
 PARTITION BY toYYYYMM(period)
@@ -194,7 +196,8 @@ FROM
         sum(orders) AS orders, sum(amount) AS amount, sum(paid_orders) AS paid_orders,
         sum(paid_amount) AS paid_amount, uniqExactMergeState(buyers) AS buyers, toUInt8(1) AS present
     FROM {{database}}.rollup_order_5m FINAL
-    WHERE hour IN (SELECT hour FROM dirty)
+    WHERE period >= (SELECT min(hour) FROM dirty) AND period < (SELECT max(hour) FROM dirty) + INTERVAL 1 HOUR
+      AND hour IN (SELECT hour FROM dirty)
     GROUP BY hour, province, city, status
 ) AS fresh
 FULL OUTER JOIN
@@ -221,7 +224,8 @@ FROM
         sum(orders) AS orders, sum(amount) AS amount, sum(paid_orders) AS paid_orders,
         sum(paid_amount) AS paid_amount, uniqExactMergeState(buyers) AS buyers, toUInt8(1) AS present
     FROM {{database}}.rollup_order_1h FINAL
-    WHERE day IN (SELECT day FROM dirty)
+    WHERE period >= (SELECT min(day) FROM dirty) AND period < (SELECT max(day) FROM dirty) + INTERVAL 1 DAY
+      AND day IN (SELECT day FROM dirty)
     GROUP BY day, province, city, status
 ) AS fresh
 FULL OUTER JOIN
@@ -233,6 +237,9 @@ USING (day, province, city, status);
 
 -- 5-minute ad events from the detail: an event's versions all share its ts, so filtering the
 -- dirty periods by ts (partition pruning included) reads every version of each event in them.
+-- The bounds on ts (and on period in the levels above: a rollup row's versions share its key) are
+-- constants when the query is planned, so only the partitions and granules around the dirty
+-- periods are read; the skip indexes on changed_at and _refreshed_at do the same for finding them.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_ad_event_5m_refresh
 REFRESH EVERY 1 MINUTE APPEND TO {{database}}.rollup_ad_event_5m
 AS WITH
@@ -255,7 +262,8 @@ FROM
         uniqExactStateIf(device_id, type = 'page_view') AS devices,
         toUInt8(1) AS present
     FROM {{database}}.dwd_ad_event FINAL
-    WHERE toStartOfFiveMinutes(ts) IN (SELECT period FROM dirty)
+    WHERE ts >= (SELECT min(period) FROM dirty) AND ts < (SELECT max(period) FROM dirty) + INTERVAL 5 MINUTE
+      AND toStartOfFiveMinutes(ts) IN (SELECT period FROM dirty)
     GROUP BY period, ad_id, province, channel
 ) AS fresh
 FULL OUTER JOIN
@@ -283,7 +291,8 @@ FROM
         uniqExactMergeState(users) AS users, uniqExactMergeState(clickers) AS clickers,
         uniqExactMergeState(devices) AS devices, toUInt8(1) AS present
     FROM {{database}}.rollup_ad_event_5m FINAL
-    WHERE hour IN (SELECT hour FROM dirty)
+    WHERE period >= (SELECT min(hour) FROM dirty) AND period < (SELECT max(hour) FROM dirty) + INTERVAL 1 HOUR
+      AND hour IN (SELECT hour FROM dirty)
     GROUP BY hour, ad_id, province, channel
 ) AS fresh
 FULL OUTER JOIN
@@ -311,7 +320,8 @@ FROM
         uniqExactMergeState(users) AS users, uniqExactMergeState(clickers) AS clickers,
         uniqExactMergeState(devices) AS devices, toUInt8(1) AS present
     FROM {{database}}.rollup_ad_event_1h FINAL
-    WHERE day IN (SELECT day FROM dirty)
+    WHERE period >= (SELECT min(day) FROM dirty) AND period < (SELECT max(day) FROM dirty) + INTERVAL 1 DAY
+      AND day IN (SELECT day FROM dirty)
     GROUP BY day, ad_id, province, channel
 ) AS fresh
 FULL OUTER JOIN
