@@ -161,29 +161,49 @@ interface BiQuery {
 
 const BI: BiQuery[] = [
   {
-    name: 'counted orders, amount, paid, buyers per province (month)',
-    detail: `SELECT province, count() AS orders, sum(amount) AS amount, countIf(first_paid_at IS NOT NULL) AS paid_orders, uniqExact(user_id) AS buyers
+    name: 'counted orders and amount per province (month)',
+    detail: `SELECT province, count() AS orders, sum(amount) AS amount, countIf(first_paid_at IS NOT NULL) AS paid_orders, sum(ifNull(paid_amount, 0)) AS paid_amount
              FROM dwd_order_wide FINAL WHERE _is_deleted = 0 AND status != 'cancelled' GROUP BY province ORDER BY province`,
-    rollup: `SELECT province, sum(orders) AS orders, sum(amount) AS amount, sum(paid_orders) AS paid_orders, uniqExactMerge(buyers) AS buyers
+    rollup: `SELECT province, sum(orders) AS orders, sum(amount) AS amount, sum(paid_orders) AS paid_orders, sum(paid_amount) AS paid_amount
              FROM rollup_order_1d FINAL WHERE status != 'cancelled' GROUP BY province ORDER BY province`,
   },
   {
-    name: 'order amount per city and hour (month, 1 h rollup)',
+    name: 'orders and amount per province and day (month)',
+    detail: `SELECT toDate(created_at) AS day, province, count() AS orders, sum(amount) AS amount
+             FROM dwd_order_wide FINAL WHERE _is_deleted = 0 AND status != 'cancelled' GROUP BY day, province ORDER BY day, province`,
+    rollup: `SELECT toDate(period) AS day, province, sum(orders) AS orders, sum(amount) AS amount
+             FROM rollup_order_1d FINAL WHERE status != 'cancelled' GROUP BY day, province ORDER BY day, province`,
+  },
+  {
+    name: 'counted clicks and impressions per ad (month)',
+    detail: `SELECT ifNull(ad_id, 0) AS ad, countIf(type = 'ad_click' AND counted = 1) AS clicks, countIf(type = 'ad_impression') AS impressions
+             FROM dwd_ad_event FINAL WHERE type != 'page_view' GROUP BY ad ORDER BY ad`,
+    rollup: `SELECT ad_id AS ad, sum(clicks) AS clicks, sum(impressions) AS impressions
+             FROM rollup_ad_event_1d FINAL WHERE ad_id != 0 GROUP BY ad ORDER BY ad`,
+  },
+  {
+    name: 'counted orders, amount, distinct buyers per province (month)',
+    detail: `SELECT province, count() AS orders, sum(amount) AS amount, uniqExact(user_id) AS buyers
+             FROM dwd_order_wide FINAL WHERE _is_deleted = 0 AND status != 'cancelled' GROUP BY province ORDER BY province`,
+    rollup: `SELECT province, sum(orders) AS orders, sum(amount) AS amount, uniqExactMerge(buyers) AS buyers
+             FROM rollup_order_1d FINAL WHERE status != 'cancelled' GROUP BY province ORDER BY province`,
+  },
+  {
+    name: 'orders and amount per city and hour (month, 1 h rollup)',
     detail: `SELECT toDateTime(toStartOfHour(created_at), 'UTC') AS hour, province, city, count() AS orders, sum(amount) AS amount
              FROM dwd_order_wide FINAL WHERE _is_deleted = 0 AND status != 'cancelled' GROUP BY hour, province, city ORDER BY hour, province, city`,
     rollup: `SELECT period AS hour, province, city, sum(orders) AS orders, sum(amount) AS amount
              FROM rollup_order_1h FINAL WHERE status != 'cancelled' GROUP BY hour, province, city ORDER BY hour, province, city`,
   },
   {
-    name: 'clicks, impressions, clickers per ad (month)',
-    detail: `SELECT ifNull(ad_id, 0) AS ad, countIf(type = 'ad_click' AND counted = 1) AS clicks, countIf(type = 'ad_impression') AS impressions,
-                    uniqExactIf(user_id, type = 'ad_click' AND counted = 1) AS clickers
+    name: 'counted clicks and distinct clickers per ad (month)',
+    detail: `SELECT ifNull(ad_id, 0) AS ad, countIf(type = 'ad_click' AND counted = 1) AS clicks, uniqExactIf(user_id, type = 'ad_click' AND counted = 1) AS clickers
              FROM dwd_ad_event FINAL WHERE type != 'page_view' GROUP BY ad ORDER BY ad`,
-    rollup: `SELECT ad_id AS ad, sum(clicks) AS clicks, sum(impressions) AS impressions, uniqExactMerge(clickers) AS clickers
+    rollup: `SELECT ad_id AS ad, sum(clicks) AS clicks, uniqExactMerge(clickers) AS clickers
              FROM rollup_ad_event_1d FINAL WHERE ad_id != 0 GROUP BY ad ORDER BY ad`,
   },
   {
-    name: 'page views and visitors per channel and day (month)',
+    name: 'page views and distinct visitors per channel and day (month)',
     detail: `SELECT toDateTime(toStartOfDay(ts), 'UTC') AS day, channel, countIf(type = 'page_view') AS page_views, uniqExactIf(device_id, type = 'page_view') AS visitors
              FROM dwd_ad_event FINAL GROUP BY day, channel ORDER BY day, channel`,
     rollup: `SELECT period AS day, channel, sum(page_views) AS page_views, uniqExactMerge(devices) AS visitors
@@ -246,6 +266,23 @@ async function codecComparison(): Promise<void> {
   }
 }
 
+/**
+ * A refresh redoes what changed within its margin, and each level what the level below rewrote
+ * within it: refresh until nothing is rewritten, so that the figures after are not disturbed by
+ * background refreshes and a correction's refresh is the correction's alone.
+ */
+async function settle(): Promise<void> {
+  for (let round = 1; ; round++) {
+    const figures = await refreshAll();
+    if (figures.every((f) => f.written_rows === '0')) {
+      printRefreshes(`an idle refresh (nothing changed; settled after ${round - 1} waits of the ${MARGIN_MS / 1000} s margin):`, figures);
+      return;
+    }
+    if (round === 8) throw new Error('the rollups keep rewriting rows with nothing changed');
+    await new Promise((r) => setTimeout(r, MARGIN_MS + 2000));
+  }
+}
+
 async function main(): Promise<void> {
   await migrate(admin, database);
   for (const view of VIEWS) await run(`SYSTEM STOP VIEW ${view}`);
@@ -266,7 +303,10 @@ async function main(): Promise<void> {
   );
 
   for (const view of VIEWS) await run(`SYSTEM START VIEW ${view}`);
-  printRefreshes('first build of the rollups (every period dirty):', await refreshAll());
+  const buildStarted = performance.now();
+  printRefreshes('first build of the rollups (every period dirty), the latest refresh of each view:', await refreshAll());
+  console.log(`  every level current ${((performance.now() - buildStarted) / 1000).toFixed(1)} s after the views were started`);
+  await settle();
 
   // Wide parts (one file per column) even when small, so that system.columns has per-column sizes; merged.
   for (const table of ['dwd_order_wide', 'dwd_ad_event', ...ROLLUPS]) {
@@ -300,21 +340,11 @@ async function main(): Promise<void> {
     const onDetail = await median(q.detail);
     const onRollup = await median(q.rollup);
     const same = onDetail.result === onRollup.result;
-    console.log(`  ${pad(q.name, 58)} detail ${lpad(onDetail.ms.toFixed(0), 6)} ms  rollup ${lpad(onRollup.ms.toFixed(0), 5)} ms  ${lpad((onDetail.ms / onRollup.ms).toFixed(0), 4)}× faster  ${same ? 'same answer' : 'DIFFERENT ANSWER'}`);
+    console.log(`  ${pad(q.name, 62)} detail ${lpad(onDetail.ms.toFixed(0), 6)} ms  rollup ${lpad(onRollup.ms.toFixed(0), 5)} ms  ${lpad((onDetail.ms / onRollup.ms).toFixed(0), 4)}× faster  ${same ? 'same answer' : 'DIFFERENT ANSWER'}`);
     if (!same) throw new Error(`${q.name}: the rollup's answer differs from the detail's\n  detail: ${onDetail.result.slice(0, 400)}\n  rollup: ${onRollup.result.slice(0, 400)}`);
   }
 
-  // A refresh redoes what changed within its margin, and each level what the level below rewrote
-  // within it: refresh until nothing is rewritten, so the next figures are the correction's alone.
-  for (let round = 1; ; round++) {
-    const figures = await refreshAll();
-    if (figures.every((f) => f.written_rows === '0')) {
-      printRefreshes(`an idle refresh (nothing changed; settled after ${round - 1} margin waits):`, figures);
-      break;
-    }
-    if (round === 6) throw new Error('the rollups keep rewriting rows with nothing changed');
-    await new Promise((r) => setTimeout(r, MARGIN_MS + 2000));
-  }
+  await settle();
   const correctionDay = 7;
   await ch.command({
     query: `INSERT INTO dwd_order_wide SELECT order_id, user_id, province, city, amount + 0.01, status, created_at, first_paid_at, paid_amount, 3, 0

@@ -205,7 +205,8 @@ FULL OUTER JOIN
     SELECT period AS hour, province, city, status FROM {{database}}.rollup_order_1h FINAL
     WHERE hour IN (SELECT hour FROM dirty)
 ) AS stored
-USING (hour, province, city, status);
+USING (hour, province, city, status)
+SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_order_1d_refresh
 REFRESH EVERY 1 MINUTE DEPENDS ON {{database}}.rollup_order_1h_refresh APPEND TO {{database}}.rollup_order_1d
@@ -233,13 +234,18 @@ FULL OUTER JOIN
     SELECT period AS day, province, city, status FROM {{database}}.rollup_order_1d FINAL
     WHERE day IN (SELECT day FROM dirty)
 ) AS stored
-USING (day, province, city, status);
+USING (day, province, city, status)
+SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 -- 5-minute ad events from the detail: an event's versions all share its ts, so filtering the
 -- dirty periods by ts (partition pruning included) reads every version of each event in them.
 -- The bounds on ts (and on period in the levels above: a rollup row's versions share its key) are
 -- constants when the query is planned, so only the partitions and granules around the dirty
 -- periods are read; the skip indexes on changed_at and _refreshed_at do the same for finding them.
+-- FINAL reads every partition unless told that a row's versions never change partition
+-- (do_not_merge_across_partitions_select_final = 1): true of events (ts is fixed) and of rollup
+-- rows (period is in their key), so those refreshes say so; never of orders (created_at moves),
+-- whose refresh reads the detail by primary key instead.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_ad_event_5m_refresh
 REFRESH EVERY 1 MINUTE APPEND TO {{database}}.rollup_ad_event_5m
 AS WITH
@@ -271,7 +277,8 @@ FULL OUTER JOIN
     SELECT period, ad_id, province, channel FROM {{database}}.rollup_ad_event_5m FINAL
     WHERE period IN (SELECT period FROM dirty)
 ) AS stored
-USING (period, ad_id, province, channel);
+USING (period, ad_id, province, channel)
+SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_ad_event_1h_refresh
 REFRESH EVERY 1 MINUTE DEPENDS ON {{database}}.rollup_ad_event_5m_refresh APPEND TO {{database}}.rollup_ad_event_1h
@@ -300,7 +307,8 @@ FULL OUTER JOIN
     SELECT period AS hour, ad_id, province, channel FROM {{database}}.rollup_ad_event_1h FINAL
     WHERE hour IN (SELECT hour FROM dirty)
 ) AS stored
-USING (hour, ad_id, province, channel);
+USING (hour, ad_id, province, channel)
+SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.rollup_ad_event_1d_refresh
 REFRESH EVERY 1 MINUTE DEPENDS ON {{database}}.rollup_ad_event_1h_refresh APPEND TO {{database}}.rollup_ad_event_1d
@@ -329,4 +337,5 @@ FULL OUTER JOIN
     SELECT period AS day, ad_id, province, channel FROM {{database}}.rollup_ad_event_1d FINAL
     WHERE day IN (SELECT day FROM dirty)
 ) AS stored
-USING (day, ad_id, province, channel);
+USING (day, ad_id, province, channel)
+SETTINGS do_not_merge_across_partitions_select_final = 1;
