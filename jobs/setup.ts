@@ -14,7 +14,7 @@ import { ensureTopics } from '../connectors/kafka/topics.js';
 import { loadCdcOptions } from '../connectors/mysql-binlog/config.js';
 import { createLogger } from '../connectors/observability/logger.js';
 import { createClickHouse, quoteIdentifier, type ClickHouseClient } from '../connectors/clickhouse/client.js';
-import { migrate, splitStatements } from '../connectors/clickhouse/migrations.js';
+import { migrate, readMigrations, ROLLUPS_DIR, ROLLUPS_LEDGER, splitStatements } from '../connectors/clickhouse/migrations.js';
 
 export const SOURCE_DDL = join(repoRoot, 'schemas', 'source', 'shop.sql');
 
@@ -150,6 +150,10 @@ export async function setupClickHouse(config: RtdwConfig, say: Say): Promise<voi
   try {
     const migrations = await migrate(client, database);
     say(`clickhouse  database ${database}: migrations applied: ${list(migrations.applied)}; already applied: ${list(migrations.alreadyApplied)}`);
+    if (config.pipeline.rollups) {
+      const rollups = await migrate(client, database, readMigrations(ROLLUPS_DIR), ROLLUPS_LEDGER);
+      say(`clickhouse  database ${database}: rollup migrations applied: ${list(rollups.applied)}; already applied: ${list(rollups.alreadyApplied)}`);
+    }
     const ttl = await applyDetailTtl(client, database, config.pipeline.detailTtlDays);
     say(`clickhouse  TTL ${config.pipeline.detailTtlDays} days: set on ${list(ttl.changed)}; already set on ${list(ttl.unchanged)}`);
   } finally {

@@ -77,6 +77,7 @@ describe('loadConfig', () => {
       allowedLatenessMs: 60_000,
       blacklistClicks: 100,
       detailTtlDays: 30,
+      rollups: false,
       redisTtlSeconds: 172_800,
       // Siffer et al.'s q, level and d
       alerts: { q: 1e-4, level: 0.98, depth: 10, brushingCalibration: 1000, paymentCalibrationMinutes: 120, minPayments: 20, smallOrderBelow: '20.00' },

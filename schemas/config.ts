@@ -61,6 +61,8 @@ export const envSchema = z.object({
   RTDW_ALLOWED_LATENESS_MS: nonNegativeInt.default(60_000),
   RTDW_BLACKLIST_CLICKS: positiveInt.default(100),
   RTDW_DETAIL_TTL_DAYS: positiveInt.default(30),
+  /** the rollup tables (schemas/clickhouse/rollups/): refreshed every minute by ClickHouse, so opt-in */
+  RTDW_ROLLUPS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   RTDW_REDIS_TTL_S: positiveInt.default(172_800),
   RTDW_ALERT_Q: z.coerce.number().gt(0).lt(1).default(1e-4),
   RTDW_ALERT_LEVEL: z.coerce.number().gt(0).lt(1).default(0.98),
@@ -182,6 +184,8 @@ export interface RtdwConfig {
     allowedLatenessMs: number;
     blacklistClicks: number;
     detailTtlDays: number;
+    /** RTDW_ROLLUPS: rtdw setup also applies the rollup migrations */
+    rollups: boolean;
     redisTtlSeconds: number;
     /** the learned-threshold alerts (jobs/alerts/alerts.ts AlertSettings) */
     alerts: {
@@ -259,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowedLatenessMs: e.RTDW_ALLOWED_LATENESS_MS,
       blacklistClicks: e.RTDW_BLACKLIST_CLICKS,
       detailTtlDays: e.RTDW_DETAIL_TTL_DAYS,
+      rollups: e.RTDW_ROLLUPS,
       redisTtlSeconds: e.RTDW_REDIS_TTL_S,
       alerts: {
         q: e.RTDW_ALERT_Q,

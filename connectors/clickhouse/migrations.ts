@@ -3,6 +3,8 @@
  * database and recorded in its `schema_migrations` table (version, name, checksum of the file).
  * Re-running applies only the new ones; a file changed after it was applied, or an applied one that
  * is gone, stops everything before anything runs. The only template is `{{database}}`.
+ * Optional series (the rollups: schemas/clickhouse/rollups/) are numbered on their own and recorded in
+ * a ledger table of their own, so a database may have them or not.
  * ClickHouse DDL is not transactional: a file stopped half-way is run again whole next time, so every
  * statement must be idempotent (CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT EXISTS).
  */
@@ -13,6 +15,9 @@ import { repoRoot } from '../../schemas/config.js';
 import { quoteIdentifier, type ClickHouseClient } from './client.js';
 
 export const MIGRATIONS_DIR = join(repoRoot, 'schemas', 'clickhouse');
+/** The rollups (`RTDW_ROLLUPS=true`), recorded in ROLLUPS_LEDGER. */
+export const ROLLUPS_DIR = join(MIGRATIONS_DIR, 'rollups');
+export const ROLLUPS_LEDGER = 'schema_migrations_rollups';
 
 export interface Migration {
   version: number;
@@ -94,14 +99,15 @@ export interface MigrationReport {
 }
 
 /** Applies the migrations not yet recorded in `database` (created if missing). */
-export async function migrate(client: ClickHouseClient, database: string, migrations: Migration[] = readMigrations()): Promise<MigrationReport> {
+export async function migrate(client: ClickHouseClient, database: string, migrations: Migration[] = readMigrations(), ledgerTable = 'schema_migrations'): Promise<MigrationReport> {
   const db = quoteIdentifier(database);
+  const ledger = `${db}.${quoteIdentifier(ledgerTable)}`;
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
   await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, file String, checksum String, applied_at DateTime64(3, 'UTC'))
+    query: `CREATE TABLE IF NOT EXISTS ${ledger} (version UInt32, file String, checksum String, applied_at DateTime64(3, 'UTC'))
             ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
   });
-  const rs = await client.query({ query: `SELECT version, file, checksum FROM ${db}.schema_migrations FINAL ORDER BY version`, format: 'JSONEachRow' });
+  const rs = await client.query({ query: `SELECT version, file, checksum FROM ${ledger} FINAL ORDER BY version`, format: 'JSONEachRow' });
   const recorded = await rs.json<{ version: number; file: string; checksum: string }>();
   for (const r of recorded) {
     const m = migrations.find((x) => x.version === Number(r.version));
@@ -124,7 +130,7 @@ export async function migrate(client: ClickHouseClient, database: string, migrat
       }
     }
     await client.insert({
-      table: `${db}.schema_migrations`,
+      table: ledger,
       values: [{ version: m.version, file: m.file, checksum: m.checksum, applied_at: new Date().toISOString().replace('T', ' ').replace('Z', '') }],
       format: 'JSONEachRow',
       clickhouse_settings: { async_insert: 0 },
