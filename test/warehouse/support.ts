@@ -63,12 +63,15 @@ export async function readTopic(topic: string): Promise<Array<{ partition: numbe
   return out;
 }
 
-/** True once the group's committed offset of every partition of `topic` is its end offset. */
+/** True once the group's committed offset of every partition of `topic` is its end offset (a partition never written has nothing to commit). */
 export async function caughtUp(groupId: string, topic: string): Promise<boolean> {
   return withAdmin(async (admin) => {
     const ends = await admin.fetchTopicOffsets(topic);
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return ends.every((e) => committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
+    return ends.every((e) => {
+      const at = committed?.partitions.find((p) => p.partition === e.partition)?.offset;
+      return at === e.high || (e.high === e.low && (at === undefined || Number(at) < 0));
+    });
   });
 }
 
