@@ -8,16 +8,13 @@
  * The real sinks run meanwhile, as `rtdw run --jobs clickhouse,redis` runs them: the ClickHouse tables
  * read with FINAL and the Redis keys must equal the same model.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
-import { readToEnd } from '../../connectors/kafka/read-to-end.js';
 import { ensureTopics } from '../../connectors/kafka/topics.js';
 import { createLogger } from '../../connectors/observability/logger.js';
 import { parseScreenRecord } from '../../connectors/redis/records.js';
 import { adsTopics, ADS_TABLES } from '../../jobs/ads/context.js';
-import { WATERMARK_HEADER } from '../../jobs/runtime/watermark-marker.js';
 import { warehouseJob } from '../../jobs/warehouse.js';
 import { Redis } from 'ioredis';
 import { createClickHouse, quoteIdentifier, type ClickHouseClient } from '../../connectors/clickhouse/client.js';
@@ -30,6 +27,7 @@ import { redisScreens } from '../../jobs/redis-screens.js';
 import { warehouseSink } from '../../jobs/warehouse-sink.js';
 import { redisLayout } from '../../schemas/redis-keys.js';
 import { killHard } from '../support/children.js';
+import { dataRecords, startWorker, stopWorker, type Worker } from './job-worker.js';
 import { config, uniqueName } from '../support/stack.js';
 import { TABLE_KEYS, foldScreens, foldTable } from './ads-fold.js';
 import { expected } from './ads-model.js';
@@ -45,36 +43,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Json = Record<string, unknown>;
 
-interface Worker {
-  child: ChildProcess;
-  output: string[];
-}
-
-function startWorker(part: 'all' | 'dwd' | 'ads' = 'all'): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/warehouse/ads-worker.ts', namespace, part], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
-  const output: string[] = [];
-  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  return { child, output };
-}
-
-async function stopWorker(w: Worker): Promise<void> {
-  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
-  const exited = new Promise((r) => w.child.once('exit', r));
-  w.child.kill('SIGTERM');
-  const timer = setTimeout(() => w.child.kill('SIGKILL'), 40_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** A topic's data records, read_committed (watermark markers left out). */
-async function values(topic: string): Promise<Json[]> {
-  const out: Json[] = [];
-  await readToEnd(kafka, topic, (m) => {
-    if (m.headers?.[WATERMARK_HEADER] === undefined && m.value !== null) out.push(JSON.parse(m.value.toString()) as Json);
-  });
-  return out;
-}
+const startAdsWorker = (part: 'all' | 'dwd' | 'ads' = 'all'): Worker => startWorker('test/warehouse/ads-worker.ts', [namespace, part]);
+const values = (topic: string): Promise<Json[]> => dataRecords(kafka, topic);
 
 async function produce(producer: Producer, inputs: readonly Input[]): Promise<void> {
   for (const topic of ['binlog', 'events'] as const) {
@@ -204,7 +174,7 @@ describe('warehouse job on Kafka: every ADS table and screen', () => {
 
     // the binlog first, so that every task holds the areas before the first event
     await produce(producer, first.filter((i) => i.topic === 'binlog'));
-    workers.push(startWorker());
+    workers.push(startAdsWorker());
     await eventually(() => sourcesRead(admin, (stage) => stage === `${namespace}.dwd_ad_event.areas`), 180_000);
     await produce(producer, first.filter((i) => i.topic === 'events'));
     // kill -9 once the first ADS rows are committed
@@ -216,7 +186,7 @@ describe('warehouse job on Kafka: every ADS table and screen', () => {
     // The sinks, once the job has created its topics, reading them from the start.
     sinks = await startSinks(ch);
     // restarted as two processes, the DWD stages in one and the ADS stages in the other
-    workers.push(startWorker('dwd'), startWorker('ads'));
+    workers.push(startAdsWorker('dwd'), startAdsWorker('ads'));
     // the second phase once the first is read: its late records are then late on every path
     await eventually(() => sourcesRead(admin), 240_000);
     await produce(producer, second);

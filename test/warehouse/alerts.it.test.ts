@@ -7,20 +7,18 @@
  * an event late within its partition may still count (the combined watermark lags): a bot's alert lies
  * between its blacklisting with and without the late deliveries.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
-import { readToEnd } from '../../connectors/kafka/read-to-end.js';
 import { ensureTopics } from '../../connectors/kafka/topics.js';
 import { createLogger } from '../../connectors/observability/logger.js';
 import { parseScreenRecord } from '../../connectors/redis/records.js';
 import { dwdTopics } from '../../jobs/dwd/options.js';
 import { TimeZone } from '../../jobs/runtime/core/index.js';
-import { WATERMARK_HEADER } from '../../jobs/runtime/watermark-marker.js';
 import { alertJob } from '../support/alert-job.js';
 import { type AlertRow, injected, overlaps, windowOf } from '../support/alerts-model.js';
 import { killHard } from '../support/children.js';
+import { dataRecords, startWorker, stopWorker, type Worker } from './job-worker.js';
 import { generatorTraffic, type GeneratorInput } from '../support/generator-inputs.js';
 import { config, uniqueName } from '../support/stack.js';
 import { BLACKLIST_CLICKS, GENERATOR, MINUTE, MINUTES, PARTITIONS, START, alertOptions } from './alerts-scenario.js';
@@ -35,35 +33,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Episodes this long before the traffic ends are judged: the watermark passes their windows. */
 const JUDGED_BEFORE = START + (MINUTES - 5) * MINUTE;
 
-interface Worker {
-  child: ChildProcess;
-  output: string[];
-}
-
-function startWorker(): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/warehouse/alerts-worker.ts', namespace], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
-  const output: string[] = [];
-  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  return { child, output };
-}
-
-async function stopWorker(w: Worker): Promise<void> {
-  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
-  const exited = new Promise((r) => w.child.once('exit', r));
-  w.child.kill('SIGTERM');
-  const timer = setTimeout(() => w.child.kill('SIGKILL'), 40_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function values(topic: string): Promise<Array<Record<string, unknown>>> {
-  const out: Array<Record<string, unknown>> = [];
-  await readToEnd(kafka, topic, (m) => {
-    if (m.headers?.[WATERMARK_HEADER] === undefined && m.value !== null) out.push(JSON.parse(m.value.toString()) as Record<string, unknown>);
-  });
-  return out;
-}
+const startAlertWorker = (): Worker => startWorker('test/warehouse/alerts-worker.ts', [namespace]);
+const values = (topic: string) => dataRecords(kafka, topic);
 
 async function produce(producer: Producer, inputs: readonly GeneratorInput[]): Promise<void> {
   for (const source of ['binlog', 'events'] as const) {
@@ -125,7 +96,7 @@ describe('alert stages on Kafka, across a kill -9', () => {
     const show = (w: Worker) => `worker output:\n${w.output.join('').slice(-4000)}`;
     // the binlog first, so that every task holds the areas before the first event
     await produce(producer, traffic.inputs.filter((i) => i.source === 'binlog'));
-    workers.push(startWorker());
+    workers.push(startAlertWorker());
     await eventually(() => sourcesRead(admin, (stage) => stage === `${namespace}.dwd_ad_event.areas`), 300_000);
     await produce(producer, traffic.inputs.filter((i) => i.source === 'events'));
     await eventually(async () => {
@@ -133,7 +104,7 @@ describe('alert stages on Kafka, across a kill -9', () => {
     }, 600_000);
     await killHard((workers[0] as Worker).child);
     const atKill = (await alerts()).length;
-    workers.push(startWorker());
+    workers.push(startAlertWorker());
 
     const judged = {
       brushers: model.brushers.filter((b) => b.from < JUDGED_BEFORE),
