@@ -17,6 +17,7 @@
 import { createRequire, Module } from 'node:module';
 // @node-rs/crc32 rather than @platformatic/kafka's re-export: importing that client costs ~0.7 CPU-s at startup.
 import { crc32c } from '@node-rs/crc32';
+import { varintBytes, zigzag } from './varint.js';
 
 const require = createRequire(import.meta.url);
 const INSTALLED = Symbol.for('rtdw.kafkajs.produceEncoding');
@@ -65,20 +66,6 @@ const TRANSACTIONAL = 0x10;
 const BATCH_HEADER = 61;
 const CRC_AT = 17;
 const ATTRIBUTES_AT = 21;
-
-function zigzag(value: number): number {
-  return value >= 0 ? value * 2 : -value * 2 - 1;
-}
-
-function varintBytes(value: number): number {
-  let v = zigzag(value);
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n += 1;
-  }
-  return n;
-}
 
 /** One request's bytes, written front to back; lengths unknown before their content are reserved and fixed up. */
 class RequestWriter {

@@ -9,25 +9,12 @@
  * so a batch changes hands without a copy and without the ArrayBuffer transfers whose repeated external
  * memory accounting made both threads collect garbage for it.
  */
+import { varintBytes, zigzag } from '../kafka/varint.js';
 
 /** Bytes before the first record: baseOffset … recordCount. */
 export const BATCH_HEADER_BYTES = 61;
 /** A record's bytes besides key and value, at most: length, attributes, deltas, lengths, header count. */
 const RECORD_OVERHEAD = 24;
-
-function zigzag(value: number): number {
-  return value >= 0 ? value * 2 : -value * 2 - 1;
-}
-
-function varintBytes(value: number): number {
-  let v = zigzag(value);
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n += 1;
-  }
-  return n;
-}
 
 /** Short ranges byte by byte: below ~32 bytes cheaper than a native copy call (~70 ns each). */
 function copyRange(src: Buffer, start: number, end: number, dst: Buffer, at: number): number {
